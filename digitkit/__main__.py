@@ -1,0 +1,5 @@
+import sys
+
+from digitkit.runtime.cli import main
+
+sys.exit(main())

@@ -1,0 +1,35 @@
+"""Shared fixtures: the real MNIST set and the real foreign handwriting in ../shared."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("DIGITKIT_SHARED", REPO.parent / "shared"))
+ZOO_MODEL = SHARED / "models" / "third_party" / "mnist-zoo-opset7.onnx"
+ZOO_MODEL_BATCH = SHARED / "models" / "third_party" / "mnist-zoo-opset8-batch.onnx"
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """The verified MNIST arrays (fetched once into the data cache if missing)."""
+    pytest.importorskip("torch", reason="MNIST loading lives in the train extra")
+    from digitkit.train.mnist import load_mnist
+
+    return load_mnist(log=lambda _msg: None)
+
+
+@pytest.fixture(scope="session")
+def mnist_test_u8(mnist) -> tuple[np.ndarray, np.ndarray]:
+    return np.array(mnist.test_images), np.array(mnist.test_labels, dtype=np.int64)
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} not present")
+    return SHARED

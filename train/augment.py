@@ -1,0 +1,41 @@
+"""Batched random affine augmentation: one affine_grid + grid_sample per batch.
+
+Handwriting varies by slant, size and position; MNIST centres and sizes its
+digits, so small random rotations, scalings, shears and shifts are what the
+model needs to see. Doing it for the whole batch at once keeps it off the
+Python per-sample path.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from digitkit.train.config import TrainConfig
+
+
+def random_affine(images: torch.Tensor, cfg: TrainConfig, generator: torch.Generator | None = None) -> torch.Tensor:
+    """images: (N, 1, H, W) float, background 0. Returns a transformed copy."""
+    n, _, height, _ = images.shape
+    dev = images.device
+
+    def uniform(low: float, high: float) -> torch.Tensor:
+        return torch.rand(n, generator=generator, device=dev) * (high - low) + low
+
+    angle = uniform(-cfg.rotate_deg, cfg.rotate_deg) * math.pi / 180
+    shear = uniform(-cfg.shear_deg, cfg.shear_deg) * math.pi / 180
+    scale = uniform(*cfg.scale)
+    shift = cfg.shift_px * 2 / height  # pixels -> normalised coordinates
+    tx, ty = uniform(-shift, shift), uniform(-shift, shift)
+    cos, sin, tan = torch.cos(angle), torch.sin(angle), torch.tan(shear)
+    # inverse map (output -> input coordinates): rotation · shear, divided by scale
+    theta = torch.stack(
+        [
+            torch.stack([cos / scale, (cos * tan - sin) / scale, tx], dim=1),
+            torch.stack([sin / scale, (sin * tan + cos) / scale, ty], dim=1),
+        ],
+        dim=1,
+    )
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)

@@ -1,0 +1,219 @@
+"""Train a CNN on MNIST: the whole set as tensors, batched augmentation, one-cycle LR.
+
+Shaped like pytorch/examples' mnist: a train loop, a test loop, a main. The
+checkpoint written at the end of every epoch holds the optimiser, scheduler
+and RNG states, so ``resume=True`` continues exactly where a killed run
+stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from digitkit.runtime.errors import DigitkitError
+from digitkit.runtime.files import atomic_write_json, sha256_file
+from digitkit.train.augment import random_affine
+from digitkit.train.checkpoint import MNIST_MEAN, MNIST_STD, load_checkpoint, save_checkpoint
+from digitkit.train.config import TrainConfig
+from digitkit.train.mnist import Mnist, load_mnist
+from digitkit.train.model import build_model, count_parameters
+from tqdm import tqdm
+
+CHECKPOINT_NAME = "checkpoint.pt"
+METRICS_NAME = "metrics.json"
+
+
+def pick_device(name: str = "cpu") -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise DigitkitError("--device cuda asked for, but PyTorch sees no CUDA GPU")
+    return torch.device(name)
+
+
+def to_input(images_u8: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, 28, 28) -> normalised float (N, 1, 28, 28), as the model is fed."""
+    return (images_u8.unsqueeze(1).float() / 255.0 - MNIST_MEAN) / MNIST_STD
+
+
+@torch.no_grad()
+def predict_logits(model: torch.nn.Module, images_u8: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
+    model.eval()
+    device = next(model.parameters()).device
+    outs = [
+        model(to_input(images_u8[i : i + batch_size].to(device))).cpu() for i in range(0, len(images_u8), batch_size)
+    ]
+    return torch.cat(outs)
+
+
+def classification_metrics(predicted: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    confusion = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(confusion, (labels, predicted), 1)
+    per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
+    correct = int(confusion.trace())
+    return {
+        "accuracy": correct / len(labels),
+        "errors": len(labels) - correct,
+        "n": len(labels),
+        "per_class_accuracy": [round(float(a), 6) for a in per_class],
+        "confusion_matrix": confusion.tolist(),
+    }
+
+
+def evaluate_model(model: torch.nn.Module, data: Mnist) -> dict[str, Any]:
+    logits = predict_logits(model, torch.from_numpy(np.array(data.test_images)))
+    return classification_metrics(logits.argmax(1).numpy(), np.asarray(data.test_labels, dtype=np.int64))
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def train(
+    cfg: TrainConfig,
+    out_dir: str | os.PathLike[str],
+    data_dir: str | os.PathLike[str] | None = None,
+    device: str = "cpu",
+    threads: int | None = None,
+    resume: bool = False,
+    offline: bool = False,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train, checkpoint every epoch, evaluate on the test set, write metrics.json."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / CHECKPOINT_NAME
+    torch.set_num_threads(threads or os.cpu_count() or 1)
+    dev = pick_device(device)
+    data = load_mnist(data_dir, offline=offline)
+    images = torch.from_numpy(np.array(data.train_images))
+    labels = torch.from_numpy(np.array(data.train_labels, dtype=np.int64))
+    if cfg.subset:
+        images, labels = images[: cfg.subset], labels[: cfg.subset]
+    images, labels = images.to(dev), labels.to(dev)
+
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.arch, cfg.widths, cfg.head, cfg.dropout).to(dev)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.max_lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = (len(images) + cfg.batch_size - 1) // cfg.batch_size
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, cfg.max_lr, epochs=cfg.epochs, steps_per_epoch=steps_per_epoch
+    )
+    generator = torch.Generator(device=dev).manual_seed(cfg.seed)
+    history: list[dict[str, float]] = []
+    start_epoch, wall_before = 0, 0.0
+
+    if resume and ckpt_path.exists():
+        state = load_checkpoint(ckpt_path)
+        if TrainConfig.from_dict(state["config"]) != cfg:
+            raise DigitkitError(
+                f"{ckpt_path} was trained with a different configuration; use another --out or drop --resume"
+            )
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        start_epoch, history, wall_before = state["epoch"], state["history"], state["train_seconds"]
+        _log(f"resuming from {ckpt_path} after epoch {start_epoch}/{cfg.epochs}")
+    elif resume:
+        _log(f"--resume: no checkpoint in {out}, starting afresh")
+
+    n_params = count_parameters(model)
+    _log(
+        f"training {cfg.arch} {cfg.widths} ({n_params:,} parameters) on {len(images):,} images, {dev}, {torch.get_num_threads()} threads"
+    )
+    for epoch in range(start_epoch, cfg.epochs):
+        started = time.perf_counter()
+        model.train()
+        order = torch.randperm(len(images), generator=generator, device=dev)
+        seen = correct = 0
+        loss_sum = 0.0
+        bar = tqdm(
+            range(steps_per_epoch),
+            desc=f"epoch {epoch + 1}/{cfg.epochs}",
+            disable=not progress,
+            leave=False,
+            file=sys.stderr,
+        )
+        for step in bar:
+            idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
+            batch = images[idx].unsqueeze(1).float() / 255.0
+            batch = random_affine(batch, cfg, generator)
+            x, y = (batch - MNIST_MEAN) / MNIST_STD, labels[idx]
+            logits = model(x)
+            loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            seen += len(y)
+            correct += int((logits.argmax(1) == y).sum())
+            loss_sum += loss.item() * len(y)
+            if step % 20 == 0:
+                bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}")
+        epoch_seconds = time.perf_counter() - started
+        wall_before += epoch_seconds
+        test = evaluate_model(model, data)
+        record = {
+            "epoch": epoch + 1,
+            "loss": loss_sum / seen,
+            "train_accuracy": correct / seen,
+            "test_accuracy": test["accuracy"],
+            "seconds": epoch_seconds,
+        }
+        history.append(record)
+        _log(
+            f"epoch {epoch + 1}/{cfg.epochs}: loss {record['loss']:.4f}, train acc {record['train_accuracy']:.4f}, test acc {test['accuracy']:.4f} ({epoch_seconds:.0f} s)"
+        )
+        save_checkpoint(
+            ckpt_path,
+            {
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                "generator": generator.get_state(), "torch_rng": torch.get_rng_state(), "epoch": epoch + 1,
+                "history": history, "config": cfg.to_dict(), "train_seconds": wall_before,
+                "normalization": {"mean": MNIST_MEAN, "std": MNIST_STD}, "parameters": n_params,
+            },
+        )  # fmt: skip
+
+    model.eval()
+    metrics = {
+        **evaluate_model(model.cpu(), data),
+        "checkpoint": str(ckpt_path),
+        "checkpoint_sha256": sha256_file(ckpt_path),
+        "epochs": cfg.epochs,
+        "train_seconds": round(wall_before, 1),
+        "parameters": n_params,
+        "config": cfg.to_dict(),
+        "history": history,
+        "device": str(dev),
+        "threads": torch.get_num_threads(),
+    }
+    atomic_write_json(out / METRICS_NAME, metrics)
+    _log(
+        f"test accuracy {metrics['accuracy'] * 100:.2f}% ({metrics['errors']} errors of {metrics['n']}); metrics in {out / METRICS_NAME}"
+    )
+    return metrics
+
+
+def evaluate_checkpoint(
+    ckpt: str | os.PathLike[str], data_dir: str | os.PathLike[str] | None = None, offline: bool = False
+) -> dict[str, Any]:
+    from digitkit.train.checkpoint import model_from_checkpoint
+
+    model, state = model_from_checkpoint(ckpt)
+    metrics = evaluate_model(model, load_mnist(data_dir, offline=offline))
+    return {
+        **metrics,
+        "checkpoint": str(ckpt),
+        "checkpoint_sha256": sha256_file(ckpt),
+        "epochs": state["epoch"],
+        "parameters": count_parameters(model),
+    }
