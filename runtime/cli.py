@@ -14,9 +14,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from digitkit.runtime.errors import DigitkitError, MissingExtraError
-
 from digitkit import __version__
+from digitkit.runtime.errors import DigitkitError, MissingExtraError
 
 # module that registers the subcommands -> the extra its handlers need
 STAGES = {

@@ -12,6 +12,7 @@ import math
 
 import torch
 import torch.nn.functional as F
+
 from digitkit.train.config import TrainConfig
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
 from digitkit.runtime.errors import DigitkitError
 from digitkit.runtime.files import atomic_write_bytes
 from digitkit.train.config import TrainConfig

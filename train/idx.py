@@ -11,6 +11,7 @@ import os
 import struct
 
 import numpy as np
+
 from digitkit.runtime.errors import DigitkitError
 from digitkit.runtime.files import atomic_open
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from digitkit.runtime.errors import DigitkitError
 from digitkit.runtime.files import atomic_write_bytes, sha256_file
 from digitkit.train.idx import decode_idx, encode_idx
@@ -174,7 +175,8 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
     """
 
     ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "_reconstruct"),  # as the file names it
+        ("numpy._core.multiarray", "_reconstruct"),  # the same function, as numpy 2 pickles it
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
     }
@@ -182,7 +184,7 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):  # noqa: ANN201 - pickle API
         if (module, name) not in self.ALLOWED:
             raise pickle.UnpicklingError(f"refusing to unpickle global {module}.{name}")
-        if module == "numpy.core.multiarray":
+        if name == "_reconstruct":
             from numpy._core import multiarray
 
             return multiarray._reconstruct

@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm import tqdm
+
 from digitkit.runtime.errors import DigitkitError
 from digitkit.runtime.files import atomic_write_json, sha256_file
 from digitkit.train.augment import random_affine
@@ -24,7 +26,6 @@ from digitkit.train.checkpoint import MNIST_MEAN, MNIST_STD, load_checkpoint, sa
 from digitkit.train.config import TrainConfig
 from digitkit.train.mnist import Mnist, load_mnist
 from digitkit.train.model import build_model, count_parameters
-from tqdm import tqdm
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.json"
@@ -90,6 +91,8 @@ def train(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / CHECKPOINT_NAME
+    for stale in out.glob(f".{CHECKPOINT_NAME}.*.tmp"):  # left by a run killed while saving
+        stale.unlink()
     torch.set_num_threads(threads or os.cpu_count() or 1)
     dev = pick_device(device)
     data = load_mnist(data_dir, offline=offline)
