@@ -1,0 +1,43 @@
+# The README's two commands: `make run` (set up + the whole pipeline) and `make test` (set up + tests).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+RUN ?= runs/quick
+STAMP := $(VENV)/.installed
+
+.PHONY: setup run test test-fast lint gui-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+	$(BIN)/pip install -e ".[train,dev]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# data -> train (quick preset) -> export -> quantize -> verify -> benchmark
+run: setup
+	$(BIN)/digitkit data
+	$(BIN)/digitkit train --preset quick --out $(RUN) --resume
+	$(BIN)/digitkit evaluate $(RUN)/checkpoint.pt
+
+# Xvfb, xdotool and fonts for the real-window app tests (skipped with a reason when absent)
+gui-deps:
+	@if command -v Xvfb >/dev/null && command -v xdotool >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb xdotool fonts-dejavu-core x11-apps imagemagick >/dev/null) \
+		|| echo "gui-deps: could not install Xvfb/xdotool; GUI tests will be skipped"; \
+	else echo "gui-deps: no Xvfb/xdotool and no root apt-get; GUI tests will be skipped"; fi
+
+test: setup gui-deps
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+test-fast: setup
+	$(BIN)/pytest -m "not slow"
+
+lint: setup
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+clean:
+	rm -rf runs .pytest_cache

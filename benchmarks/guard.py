@@ -1,0 +1,196 @@
+"""Train the digit guard: a tiny CNN that tells a digit from a non-digit.
+
+A digit classifier's softmax is confident on things that are not digits (an
+"H" is a sure 4, a "T" a sure 7), so a confidence threshold alone cannot
+refuse letters. The guard is a second, very small network trained for that
+one question, on MNIST training digits and OpenCV-drawn digits (positives)
+against generated non-digits in four of the eight Hershey fonts (negatives,
+``nondigits.CALIBRATION_FONTS``). It sees the same 28×28 input as the
+classifier (``preprocess.to_mnist``) and outputs P(digit); the runtime
+multiplies that into the prediction's confidence.
+
+    python -m digitkit.benchmarks.guard            # writes runtime/models/digitkit-guard.onnx
+
+Needs the train extra (torch, onnx). The evaluation (robustness.py) uses
+other seeds and all eight fonts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+SEED = 1234
+OUT = Path(__file__).resolve().parents[1] / "runtime" / "models" / "digitkit-guard.onnx"
+
+
+def _pictures_to_mnist(pictures) -> np.ndarray:
+    from digitkit.runtime.preprocess import to_mnist
+
+    out = []
+    for p in pictures:
+        m = to_mnist(p)
+        if m is not None:
+            out.append(m)
+    return np.stack(out) if out else np.empty((0, 28, 28), np.float32)
+
+
+def build_data(n_mnist: int, n_font_digits: int, n_non_digits: int, seed: int = SEED):
+    from digitkit.benchmarks import nondigits
+    from digitkit.train.mnist import load_mnist
+
+    rng = np.random.default_rng(seed)
+    mnist = load_mnist(log=lambda _m: None)
+    pick = rng.choice(50_000, n_mnist, replace=False)  # train[50000:] stays out, for calibration
+    train_images = np.array(mnist.train_images)[pick]
+    digits = _pictures_to_mnist(train_images)
+    # a share of them rescanned at 16×16 and blown up again, as low-resolution scans look (no USPS used)
+    rescans = [
+        cv2.resize(cv2.resize(x, (16, 16), interpolation=cv2.INTER_AREA), (64, 64), interpolation=cv2.INTER_LINEAR)
+        for x in train_images[: n_mnist // 3]
+    ]
+    digits = np.concatenate([digits, _pictures_to_mnist(rescans)])
+    fonts = [
+        nondigits.font_digit(int(rng.integers(10)), rng, int(rng.choice([28, 56, 112])), nondigits.CALIBRATION_FONTS)
+        for _ in range(n_font_digits)
+    ]
+    positives = np.concatenate([digits, _pictures_to_mnist(fonts)])
+    weights = {"blank": 0.03, "noise": 0.07, "scribble": 0.3, "lines": 0.1, "circles": 0.1, "letters": 0.4}
+    negatives = []
+    for kind, share in weights.items():
+        count = int(n_non_digits * share)
+        for _ in range(count):
+            size = int(rng.choice([28, 56, 112]))
+            if kind == "letters":
+                negatives.append(nondigits.letter(rng, size, nondigits.CALIBRATION_FONTS))
+            else:
+                negatives.append(nondigits.GENERATORS[kind](rng, size))
+    negatives = _pictures_to_mnist(negatives)
+    return positives, negatives
+
+
+def build_guard():
+    from torch import nn
+
+    def block(c_in, c_out):
+        return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
+
+    return nn.Sequential(
+        *block(1, 16), nn.MaxPool2d(2), *block(16, 32), nn.MaxPool2d(2), *block(32, 64),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 1),
+    )  # fmt: skip
+
+
+def _augment(x, generator):
+    """Shifts, stroke width, blur and ink-level changes for every sample, digits and non-digits alike.
+
+    The guard must not learn MNIST's exact stroke profile (then real
+    handwriting from elsewhere would look foreign), so what varies between
+    scans and pens is randomised on both sides.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    n = x.shape[0]
+    shift = torch.randint(-2, 3, (2,), generator=generator)
+    x = torch.roll(x, shifts=(int(shift[0]), int(shift[1])), dims=(2, 3))
+    choice = torch.rand(n, generator=generator)
+    thick = F.max_pool2d(x, 3, 1, 1)
+    thin = F.pad(-F.max_pool2d(-x, 2, 1, 0), (0, 1, 0, 1))
+    x = torch.where((choice < 0.2)[:, None, None, None], thick, x)
+    x = torch.where((choice > 0.85)[:, None, None, None], thin, x)
+    kernel = torch.tensor([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]])[None, None] / 16
+    blurred = F.conv2d(x, kernel, padding=1)
+    blurred = blurred / blurred.amax(dim=(2, 3), keepdim=True).clamp_min(1e-3)
+    blur = torch.rand(n, generator=generator) < 0.3
+    x = torch.where(blur[:, None, None, None], blurred, x)
+    gamma = torch.exp(torch.empty(n).uniform_(-0.7, 0.7, generator=generator))[:, None, None, None]
+    return x.clamp(0, 1) ** gamma
+
+
+def train(positives: np.ndarray, negatives: np.ndarray, epochs: int, seed: int = SEED):
+    import torch
+    from torch import nn
+
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.from_numpy(np.concatenate([positives, negatives])[:, None].astype(np.float32))
+    y = torch.cat([torch.ones(len(positives)), torch.zeros(len(negatives))])
+    model = build_guard()
+    optimiser = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    steps = epochs * ((len(x) + 255) // 256)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=3e-3, total_steps=steps)
+    loss_fn = nn.BCEWithLogitsLoss()
+    for epoch in range(epochs):
+        model.train()
+        order = torch.randperm(len(x), generator=generator)
+        total, start = 0.0, time.time()
+        for i in range(0, len(x), 256):
+            idx = order[i : i + 256]
+            batch = _augment(x[idx], generator)
+            loss = loss_fn(model(batch)[:, 0], y[idx])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            total += float(loss) * len(idx)
+        print(f"guard epoch {epoch + 1}/{epochs}: loss {total / len(x):.4f} ({time.time() - start:.0f} s)", flush=True)
+    model.eval()
+    return model
+
+
+def export(model, path: Path) -> None:
+    import io
+
+    import onnx
+    import torch
+    from torch import nn
+
+    from digitkit.runtime.files import atomic_write_bytes
+
+    wrapped = nn.Sequential(model, nn.Sigmoid()).eval()
+    buffer = io.BytesIO()
+    torch.onnx.export(
+        wrapped, torch.zeros(1, 1, 28, 28), buffer, input_names=["digit"], output_names=["p_digit"],
+        dynamic_axes={"digit": {0: "N"}, "p_digit": {0: "N"}}, opset_version=17, dynamo=False,
+    )  # fmt: skip
+    proto = onnx.load_from_string(buffer.getvalue())
+    for key, value in {
+        "digitkit.role": "guard",
+        "digitkit.input": "N,1,28,28 to_mnist output in [0,1], white on black",
+        "digitkit.output": "P(digit)",
+        "digitkit.trained_on": "MNIST train[:50000] sample + Hershey digits vs generated non-digits (fonts: "
+        "simplex, duplex, complex, script_simplex)",
+    }.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    atomic_write_bytes(path, proto.SerializeToString())
+
+
+def main(argv=None) -> int:
+    import torch
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--mnist", type=int, default=30_000)
+    parser.add_argument("--font-digits", type=int, default=8_000)
+    parser.add_argument("--non-digits", type=int, default=60_000)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    start = time.time()
+    positives, negatives = build_data(args.mnist, args.font_digits, args.non_digits)
+    print(f"data: {len(positives)} digits, {len(negatives)} non-digits ({time.time() - start:.0f} s)", flush=True)
+    model = train(positives, negatives, args.epochs)
+    export(model, args.out)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

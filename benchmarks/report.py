@@ -1,0 +1,256 @@
+"""results.json -> table.md: the figures a reader needs, in markdown tables."""
+
+from __future__ import annotations
+
+from digitkit.benchmarks.machine import one_line
+
+
+def _ms(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f}" if value < 1 else f"{value:.2f}" if value < 100 else f"{value:.0f}"
+
+
+def _x(value: float | None) -> str:
+    return f"{value:.1f}×" if value is not None else "–"
+
+
+def _cell(text: object, limit: int = 400) -> str:
+    """One line, no pipe characters, at most ``limit`` characters: safe inside a markdown table."""
+    flat = " ".join(str(text).split()).replace("|", "/")
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def _label(row: dict) -> str:
+    return row["backend"] if row["model"] == "cnn" else f"{row['backend']} (tiny model)"
+
+
+def _series(rows: list[dict]) -> dict[tuple[str, int], dict[int, dict]]:
+    """(backend label, threads) -> batch -> row, in the order the rows were measured."""
+    series: dict[tuple[str, int], dict[int, dict]] = {}
+    for r in rows:
+        series.setdefault((_label(r), r["threads"]), {})[r["batch"]] = r
+    return dict(sorted(series.items(), key=lambda kv: kv[0][1]))
+
+
+def latency_section(results: dict) -> list[str]:
+    rows = results["latency"]
+    batches = sorted({r["batch"] for r in rows})
+    out = [
+        "## Model latency",
+        "",
+        "Median (p50) milliseconds per call for a batch of 28×28 digits; in brackets the speed-up over PyTorch eager "
+        "on the same weights, measured in the same run (higher is better).",
+        "",
+    ]
+    body = []
+    for (label, threads), by_batch in _series(rows).items():
+        cells = []
+        for b in batches:
+            r = by_batch.get(b)
+            cells.append(
+                "–"
+                if r is None
+                else f"{_ms(r['p50_ms'])} ({_x(r['speedup_vs_eager'])})"
+                if r["speedup_vs_eager"]
+                else _ms(r["p50_ms"])
+            )
+        body.append([label, str(threads), *cells])
+    out += _table(["backend", "threads", *(f"batch {b}" for b in batches)], body)
+    out += ["", "### Batch 1 in detail (p50 / p90 / p99 ms, predictions per second)", ""]
+    body = [
+        [
+            label,
+            str(t),
+            _ms(r["p50_ms"]),
+            _ms(r["p90_ms"]),
+            _ms(r["p99_ms"]),
+            f"{r['images_per_s']:.0f}",
+            _x(r["speedup_vs_eager"]),
+            str(r["calls"]),
+        ]
+        for (label, t), by_batch in _series(rows).items()
+        if (r := by_batch.get(1))
+    ]
+    out += _table(["backend", "threads", "p50", "p90", "p99", "per s", "vs eager", "calls timed"], body)
+    out += ["", "### Throughput (images per second at the median)", ""]
+    body = [
+        [label, str(t), *(f"{by_batch[b]['images_per_s']:.0f}" if b in by_batch else "–" for b in batches)]
+        for (label, t), by_batch in _series(rows).items()
+    ]
+    out += _table(["backend", "threads", *(f"batch {b}" for b in batches)], body)
+    return out
+
+
+def backends_section(results: dict) -> list[str]:
+    out = ["## Backends", "", "Ran: outputs compared with onnxruntime fp32 on 64 drawn digits. Skipped: why.", ""]
+    body = []
+    for e in results["backends"]:
+        label = e["backend"] if e["model"] == "cnn" else f"{e['backend']} (tiny model)"
+        if e["status"] == "ran":
+            what = f"same top-1 on {e['top1_agreement'] * 100:.1f}%, max logit difference {e['max_abs_logit_diff']:.2g}"
+            body.append([label, "ran", what + (f"; {e['note']}" if e.get("note") else "")])
+        else:
+            body.append([label, "**skipped**", e["reason"]])
+    return out + _table(["backend", "status", "detail"], body)
+
+
+def cold_start_section(results: dict) -> list[str]:
+    cold = results["cold_start"]
+    if not cold:
+        return []
+    out = [
+        "## Cold start",
+        "",
+        "A fresh process per backend: import the library, load the model, first prediction (batch 1). "
+        "Seconds; `total` is the process from spawn to exit (interpreter start-up and shutdown included); "
+        "peak RSS is the process's high-water mark.",
+        "",
+    ]
+    body = []
+    for c in cold:
+        if c["status"] == "ran":
+            body.append(
+                [
+                    c["backend"],
+                    f"{c['import_s']:.3f}",
+                    f"{c['load_s']:.3f}",
+                    f"{c['first_prediction_s']:.3f}",
+                    f"{c['process_wall_s']:.2f}",
+                    f"{c['peak_rss_mib']:.0f}",
+                ]
+            )
+        else:
+            body.append([c["backend"], _cell("skipped: " + c["reason"], 140), "", "", "", ""])
+    return out + _table(["backend", "import", "load", "first prediction", "total", "peak RSS MiB"], body)
+
+
+def pipeline_section(results: dict) -> list[str]:
+    out = ["## Picture → digit", ""]
+    if results.get("pipeline_skipped"):
+        return out + [f"Skipped: {results['pipeline_skipped']}."]
+    out += [
+        "The runtime's whole path for one picture: `to_mnist` (find, crop, scale, centre) then the model, "
+        "through `Recognizer.predict`. Milliseconds.",
+        "",
+    ]
+    body = [
+        [
+            p["picture"], p["precision"], str(p["threads"]), _ms(p["preprocess_p50_ms"]), _ms(p["total_p50_ms"]),
+            _ms(p["total_p99_ms"]), f"{p['pictures_per_s']:.0f}", _read_as(p),
+        ]
+        for p in results["pipeline"]
+    ]  # fmt: skip
+    return out + _table(
+        ["picture", "model", "threads", "to_mnist p50", "total p50", "total p99", "per s", "read as"], body
+    )
+
+
+def _read_as(p: dict) -> str:
+    said = str(p["predicted"]) if p["status"] == "ok" else p["status"]
+    return f"{said} (drawn: {p['drawn_digit']}; confidence {p['confidence']:.2f})"
+
+
+def sizes_section(results: dict) -> list[str]:
+    sizes = results["models"]["sizes"]
+    if not sizes:
+        return []
+    body = [[s["model"], f"`{s['file']}`", f"{s['bytes'] / 1024:.1f}"] for s in sizes]
+    return ["## Model sizes on disk", "", *_table(["model", "file", "KiB"], body)]
+
+
+def int8_reason(flags: list[str], speedups: list[float]) -> str:
+    """Why int8 is (or is not) faster here, from the CPU's vector extensions."""
+    vnni = [f for f in flags if "vnni" in f or f == "amx_int8"]
+    if vnni:
+        why = (
+            f"This CPU has {', '.join(vnni)}: int8 dot products are one instruction (VPDPBUSD), so int8 convolutions "
+            "can beat fp32"
+        )
+    elif "avx2" in flags:
+        why = (
+            "This CPU has AVX2 but no VNNI: each int8 multiply-accumulate takes three instructions "
+            "(VPMADDUBSW, VPMADDWD, VPADDD), which eats most of int8's 4× data advantage"
+        )
+    else:
+        why = "This CPU has no AVX2/VNNI int8 dot-product instructions"
+    verdict = (
+        "int8 is faster at every measured point."
+        if min(speedups) > 1.05
+        else "int8 is slower at every measured point."
+        if max(speedups) < 0.95
+        else "the difference is small or mixed."
+    )
+    return (
+        f"{why}; and on a model this small the Quantize/DequantizeLinear steps at the graph's edges and per-call "
+        f"overhead weigh as much as the arithmetic. Here {verdict} int8's other gain is size on disk (see below)."
+    )
+
+
+def summary_section(results: dict) -> list[str]:
+    s = results["summary"]
+    out = ["## Summary", ""]
+    for key, value in s.items():
+        if "ort_fp32_batch1_speedup_vs_eager" in key and value is not None:
+            t = key.rsplit("threads", 1)[1]
+            model = "the tiny model" if key.startswith("tiny_") else "the main model"
+            out.append(
+                f"- onnxruntime fp32 at batch 1, {t} thread{'s' if t != '1' else ''}, {model}: "
+                f"{value:.1f}× faster than PyTorch eager on the same weights."
+            )
+    int8 = {k: v for k, v in s.items() if k.startswith("ort_int8_vs_fp32") and v is not None}
+    if int8:
+        parts = []
+        for key, value in int8.items():
+            batch, threads = key.removeprefix("ort_int8_vs_fp32_speedup_batch").split("_threads")
+            parts.append(f"batch {batch}/{threads}t: {value:.2f}×")
+        out.append("- onnxruntime int8 speed relative to fp32 (>1: int8 faster): " + ", ".join(parts) + ".")
+        out.append("  " + int8_reason(results["machine"]["cpu_flags"], list(int8.values())))
+    if "fastest_batch1_single_thread" in s:
+        f = s["fastest_batch1_single_thread"]
+        out.append(f"- Fastest at batch 1 on one thread: {f['backend']} ({_ms(f['p50_ms'])} ms).")
+    if "fastest_cold_start" in s:
+        f = s["fastest_cold_start"]
+        out.append(f"- Fastest cold start: {f['backend']} ({f['process_wall_s']:.2f} s from spawn to exit).")
+    return out
+
+
+def markdown(results: dict) -> str:
+    m = results["machine"]
+    mode = "`digitkit bench --quick` (rough figures)" if results["config"]["quick"] else "`digitkit bench`"
+    load_end = m.get("load_average_at_end")
+    lines = [
+        "# digitkit benchmark",
+        "",
+        f"{mode}, {results['started_utc']}, {results['seconds']:.0f} s. Model: `{results['models']['fp32']}`.",
+        "",
+        f"Machine: {one_line(m)}" + (f", {load_end[0]:.2f} at end." if load_end else "."),
+        "",
+    ]
+    load = max((x[0] for x in (m.get("load_average_at_start"), load_end) if x), default=0.0)
+    if load > 0.75 * m["usable_cores"]:
+        lines += [
+            f"**Busy machine**: the load average reached {load:.1f} on {m['usable_cores']} usable cores, so other "
+            "processes shared the CPU. Ratios between backends measured side by side hold up better than absolute "
+            "times; multi-threaded rows suffer most (an OpenMP barrier, as in PyTorch, waits whenever one of its "
+            "threads is descheduled), so read the 1-thread rows first.",
+            "",
+        ]
+    for section in (
+        summary_section,
+        latency_section,
+        backends_section,
+        cold_start_section,
+        pipeline_section,
+        sizes_section,
+    ):
+        part = section(results)
+        if part:
+            lines += part + [""]
+    return "\n".join(lines)

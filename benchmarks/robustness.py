@@ -1,0 +1,573 @@
+"""Does the runtime hold up on pictures that are not clean MNIST?
+
+    python -m digitkit.benchmarks.robustness [--subset N] [--skip-timing]
+    python -m digitkit.benchmarks.robustness --calibrate     # choose DEFAULT_MIN_CONFIDENCE
+
+Measures, through the shipped int8 model and ``preprocess.to_mnist`` (the one
+picture path every caller uses):
+  * accuracy on MNIST test images transformed the way real pictures differ
+    (inverted, off-centre in a larger canvas, scaled ×0.5 and ×3, thick and
+    thin strokes, dark ink on grey paper with uneven light), next to the
+    third-party zoo model fed with a naive resize, as a peer;
+  * accuracy on real handwriting that is not MNIST (USPS, Semeion, ../shared);
+  * refusal of non-digits (blank, noise, scribbles, lines, circles, letters)
+    at the default ``min_confidence``, and the share of MNIST digits kept;
+  * picture -> digit latency for a 280×280 drawing on one thread, and the
+    model's batch-1 latency next to PyTorch eager on the same CNN;
+  * cold start (fresh process: import, load, first prediction) and peak RSS,
+    next to the same through PyTorch.
+Writes benchmarks/results/robustness.json and robustness.md.
+
+MNIST test images are used only here, for evaluation; ``--calibrate`` uses
+training images (train[50000:], which the guard never saw) and non-digits
+drawn with other seeds and only four of the eight fonts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import itertools
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("DIGITKIT_SHARED", REPO.parent / "shared"))
+RESULTS = REPO / "benchmarks" / "results"
+ZOO = SHARED / "models" / "third_party" / "mnist-zoo-opset8-batch.onnx"
+EVAL_SEED = 2026  # non-digits for evaluation
+CALIBRATION_SEED = 7  # non-digits for calibration (different pictures, four fonts only)
+TRANSFORM_SEED = 11
+
+
+# --- data -----------------------------------------------------------------------------------------
+def load_usps(shared: Path = SHARED) -> tuple[np.ndarray, np.ndarray]:
+    """USPS test set: (N, 16, 16) uint8 white ink on black, labels."""
+    rows = np.loadtxt(gzip.open(shared / "data" / "usps_zip.test.gz", "rt"), dtype=np.float32)
+    labels = rows[:, 0].astype(np.int64)
+    images = np.round((rows[:, 1:].reshape(-1, 16, 16) + 1.0) * 127.5).clip(0, 255).astype(np.uint8)
+    return images, labels
+
+
+def load_semeion(shared: Path = SHARED) -> tuple[np.ndarray, np.ndarray]:
+    """Semeion set: (N, 16, 16) uint8 (ink 255), labels."""
+    rows = np.loadtxt(shared / "data" / "semeion.data", dtype=np.float32)
+    images = (rows[:, :256].reshape(-1, 16, 16) * 255).astype(np.uint8)
+    labels = rows[:, 256:].argmax(axis=1).astype(np.int64)
+    return images, labels
+
+
+def upscale16(images: np.ndarray, factor: int = 4) -> list[np.ndarray]:
+    """16×16 scans -> larger pictures (smooth edges), as a camera or a scanner would give them."""
+    size = 16 * factor
+    return [cv2.resize(im, (size, size), interpolation=cv2.INTER_LINEAR) for im in images]
+
+
+def load_mnist_test(subset: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    from digitkit.train.mnist import load_mnist
+
+    m = load_mnist(log=lambda _m: None)
+    images, labels = np.array(m.test_images), np.array(m.test_labels, dtype=np.int64)
+    return (images[:subset], labels[:subset]) if subset else (images, labels)
+
+
+# --- transforms of MNIST test digits (uint8 28×28, white on black) -----------------------------------
+def _inverted(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return 255 - x
+
+
+def _off_centre(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """In a 112×112 canvas, away from the centre (at least 20 pixels off in each direction)."""
+    canvas = np.zeros((112, 112), np.uint8)
+    offsets = [int(rng.integers(2, 22)), int(rng.integers(62, 82))]
+    top, left = offsets[int(rng.integers(2))], offsets[int(rng.integers(2))]
+    canvas[top : top + 28, left : left + 28] = x
+    return canvas
+
+
+def _scaled(factor: float):
+    def transform(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        size = round(28 * factor)
+        small = cv2.resize(x, (size, size), interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
+        if factor >= 1:
+            return small
+        canvas = np.zeros((28, 28), np.uint8)  # a smaller digit in the same 28×28 frame
+        o = (28 - size) // 2
+        canvas[o : o + size, o : o + size] = small
+        return canvas
+
+    return transform
+
+
+def _stroke(change: str):
+    """Thick: dilate by about 1.5 MNIST pixels; thin: erode by about 1 (at 4× resolution)."""
+
+    def transform(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        big = cv2.resize(x, (112, 112), interpolation=cv2.INTER_LINEAR)
+        if change == "thick":
+            return cv2.dilate(big, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+        return cv2.erode(big, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+
+    return transform
+
+
+def _uneven_light(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Dark ink on grey paper lit from one side (a 90-to-220 gradient), with a soft shadow and grain."""
+    size = 56
+    ink = cv2.resize(x, (size, size), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / (size - 1)
+    angle = rng.uniform(0, 2 * np.pi)
+    ramp = np.cos(angle) * (xx - 0.5) + np.sin(angle) * (yy - 0.5)
+    ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
+    paper = 90 + 130 * ramp
+    cx, cy = rng.uniform(0, 1, 2)
+    paper *= 1 - 0.25 * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / 0.08)  # a soft shadow
+    picture = paper * (1 - 0.8 * ink) + rng.normal(0, 3, paper.shape)
+    return np.clip(picture, 0, 255).astype(np.uint8)
+
+
+TRANSFORMS = {
+    "original": lambda x, rng: x,
+    "inverted (black on white)": _inverted,
+    "off-centre in 112×112": _off_centre,
+    "scaled ×0.5": _scaled(0.5),
+    "scaled ×3": _scaled(3.0),
+    "thick strokes": _stroke("thick"),
+    "thin strokes": _stroke("thin"),
+    "grey paper, uneven light": _uneven_light,
+}
+
+
+def transformed(images: np.ndarray, name: str, seed: int = TRANSFORM_SEED) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [TRANSFORMS[name](x, rng) for x in images]
+
+
+# --- evaluation -----------------------------------------------------------------------------------
+def runtime_predictions(recognizer, pictures, chunk: int = 256) -> list:
+    out = []
+    for i in range(0, len(pictures), chunk):
+        out.extend(recognizer.predict_batch(pictures[i : i + chunk]))
+    return out
+
+
+def accuracy(predictions, labels) -> float:
+    return float(np.mean([p.digit == y for p, y in zip(predictions, labels, strict=True)]))
+
+
+def forced_accuracy(predictions, labels) -> float:
+    """Accuracy when every found digit is answered (top class), whatever the confidence."""
+    hits = [
+        p.mnist is not None and int(np.argmax(p.probabilities)) == y for p, y in zip(predictions, labels, strict=True)
+    ]
+    return float(np.mean(hits))
+
+
+def naive_peer(pictures, labels, model: Path = ZOO) -> float:
+    """The zoo model fed the way a quick script would: grey, resize to 28×28, scale to [0, 1]."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    hits = 0
+    for picture, label in zip(pictures, labels, strict=True):
+        grey = picture if picture.ndim == 2 else cv2.cvtColor(picture, cv2.COLOR_BGR2GRAY)
+        x = cv2.resize(grey, (28, 28), interpolation=cv2.INTER_AREA).astype(np.float32)[None, None] / 255
+        hits += int(np.argmax(session.run(None, {name: x})[0])) == label
+    return hits / len(labels)
+
+
+def robustness_table(recognizer, images, labels, zoo_recognizer=None) -> list[dict]:
+    rows = []
+    for name in TRANSFORMS:
+        pictures = transformed(images, name)
+        start = time.perf_counter()
+        predictions = runtime_predictions(recognizer, pictures)
+        seconds = time.perf_counter() - start
+        row = {
+            "transform": name,
+            "n": len(labels),
+            "digitkit": forced_accuracy(predictions, labels),
+            "no_digit": int(sum(p.mnist is None for p in predictions)),
+            "ms_per_picture": 1000 * seconds / len(labels),
+            "zoo_naive": naive_peer(pictures, labels) if ZOO.is_file() else None,
+        }
+        if zoo_recognizer is not None:
+            row["zoo_with_to_mnist"] = forced_accuracy(runtime_predictions(zoo_recognizer, pictures), labels)
+        rows.append(row)
+        print(
+            f"  {name:28s} digitkit {row['digitkit']:.2%}  zoo naive {row['zoo_naive'] or 0:.2%}"
+            + (f"  zoo+to_mnist {row['zoo_with_to_mnist']:.2%}" if "zoo_with_to_mnist" in row else ""),
+            flush=True,
+        )
+    return rows
+
+
+def foreign_handwriting(recognizer, zoo_recognizer=None) -> list[dict]:
+    rows = []
+    for name, loader in (("USPS test", load_usps), ("Semeion", load_semeion)):
+        images, labels = loader()
+        pictures = upscale16(images)
+        predictions = runtime_predictions(recognizer, pictures)
+        row = {
+            "set": name,
+            "n": len(labels),
+            "accuracy": forced_accuracy(predictions, labels),
+            "kept_at_default": float(np.mean([p.digit is not None for p in predictions])),
+            "accuracy_of_kept": float(
+                np.mean([p.digit == y for p, y in zip(predictions, labels, strict=True) if p.digit is not None] or [0])
+            ),
+            "zoo_naive": naive_peer(pictures, labels) if ZOO.is_file() else None,
+        }
+        if zoo_recognizer is not None:
+            row["zoo_with_to_mnist"] = forced_accuracy(runtime_predictions(zoo_recognizer, pictures), labels)
+        rows.append(row)
+        print(f"  {name:10s} accuracy {row['accuracy']:.2%} (kept at default threshold {row['kept_at_default']:.1%})")
+    return rows
+
+
+def rejection(recognizer, images, labels, per_kind: int, seed: int = EVAL_SEED, fonts=None) -> dict:
+    from digitkit.benchmarks import nondigits
+
+    sets = nondigits.non_digits(per_kind, seed, fonts=fonts or nondigits.EVALUATION_FONTS)
+    kinds = {}
+    for kind, pictures in sets.items():
+        predictions = runtime_predictions(recognizer, pictures)
+        kinds[kind] = float(np.mean([p.digit is not None for p in predictions]))
+    digits = runtime_predictions(recognizer, list(images))
+    answered = [p.digit is not None for p in digits]
+    result = {
+        "min_confidence": recognizer.min_confidence,
+        "guard": recognizer.guard_path.name if recognizer.guard_path else None,
+        "non_digits_per_kind": per_kind,
+        "answered_as_digit": kinds,
+        "answered_as_digit_overall": float(np.mean(list(kinds.values()))),
+        "mnist_kept": float(np.mean(answered)),
+        "mnist_accuracy_of_kept": float(
+            np.mean([p.digit == y for p, y in zip(digits, labels, strict=True) if p.digit is not None])
+        ),
+        "mnist_n": len(labels),
+    }
+    print(
+        "  non-digits answered as a digit: "
+        + ", ".join(f"{k} {v:.1%}" for k, v in kinds.items())
+        + f"; overall {result['answered_as_digit_overall']:.2%}; MNIST kept {result['mnist_kept']:.2%}"
+    )
+    return result
+
+
+# --- calibration ----------------------------------------------------------------------------------
+def calibrate(model=None, precision: str = "int8", keep: float = 0.99, per_kind: int = 300) -> dict:
+    """Choose the threshold that keeps ``keep`` of training digits the guard never saw; show the trade-off."""
+    from digitkit.benchmarks import nondigits
+    from digitkit.runtime.recognizer import Recognizer
+    from digitkit.train.mnist import load_mnist
+
+    recognizer = Recognizer(model, precision=precision, threads=1, min_confidence=0.0)
+    m = load_mnist(log=lambda _m: None)
+    digits = runtime_predictions(recognizer, list(np.array(m.train_images[50_000:])))
+    digit_conf = np.array([p.confidence for p in digits])
+    sets = nondigits.non_digits(per_kind, CALIBRATION_SEED, fonts=nondigits.CALIBRATION_FONTS)
+    other = {kind: np.array([p.confidence for p in runtime_predictions(recognizer, v)]) for kind, v in sets.items()}
+    threshold = float(np.quantile(digit_conf, 1 - keep))
+    curve = []
+    for t in sorted({0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, round(threshold, 4)}):
+        row = {
+            "threshold": t,
+            "digits_kept": float(np.mean(digit_conf >= t)),
+            "non_digits_answered": float(np.mean([np.mean(c >= t) for c in other.values()])),
+            "by_kind": {kind: float(np.mean(c >= t)) for kind, c in other.items()},
+        }
+        curve.append(row)
+        print(
+            f"  t={t:.4f}: training digits kept {row['digits_kept']:.2%}, non-digits answered "
+            f"{row['non_digits_answered']:.2%} (" + ", ".join(f"{k} {v:.1%}" for k, v in row["by_kind"].items()) + ")"
+        )
+    print(f"threshold keeping {keep:.1%} of training digits: {threshold:.4f}")
+    return {"threshold": threshold, "keep": keep, "model": recognizer.model_path.name, "curve": curve}
+
+
+# --- speed ----------------------------------------------------------------------------------------
+def drawing_280(images: np.ndarray, n: int = 50) -> list[np.ndarray]:
+    """280×280 black-on-white drawings: MNIST digits blown up the way a drawing canvas would hold them."""
+    return [255 - cv2.resize(x, (280, 280), interpolation=cv2.INTER_LINEAR) for x in images[:n]]
+
+
+def _cycling(fn, items):
+    """A no-argument call that feeds ``fn`` the next item each time (so no result is cached)."""
+    cycle = itertools.cycle(items)
+    return lambda: fn(next(cycle))
+
+
+def _median_ms(fn, calls: int) -> float:
+    for _ in range(10):
+        fn()
+    samples = []
+    for _ in range(calls):
+        t0 = time.perf_counter_ns()
+        fn()
+        samples.append((time.perf_counter_ns() - t0) / 1e6)
+    return float(np.median(samples))
+
+
+def latency(images: np.ndarray, checkpoint: Path | None, rounds: int = 5, calls: int = 200) -> dict:
+    """Medians over interleaved rounds, all on one thread, in this one process (side by side)."""
+    from digitkit.runtime import preprocess
+    from digitkit.runtime.recognizer import Recognizer
+
+    cv2.setNumThreads(1)
+    int8 = Recognizer(precision="int8", threads=1)
+    fp32 = Recognizer(precision="fp32", threads=1)
+    drawings = drawing_280(images)
+    torch_model = _torch_model(checkpoint, fp32.model_path)
+    x = np.zeros((1, 28, 28), np.float32)
+    x[0] = preprocess.to_mnist(drawings[0])
+    cells = {
+        "picture->digit int8 (280×280)": _cycling(int8.predict, drawings),
+        "picture->digit fp32 (280×280)": _cycling(fp32.predict, drawings),
+        "to_mnist only (280×280)": _cycling(preprocess.to_mnist, drawings),
+        "classify_mnist int8, batch 1 (normalise + model + softmax)": lambda: int8.classify_mnist(x),
+        "model only int8, batch 1": _session_call(int8, x),
+        "model only fp32, batch 1": _session_call(fp32, x),
+    }
+    if torch_model is not None:
+        import torch
+
+        torch.set_num_threads(1)
+        tensor = torch.from_numpy(((x - 0.1307) / 0.3081)[:, None])
+
+        def torch_call():
+            with torch.inference_mode():
+                return torch_model(tensor)
+
+        cells["model only PyTorch eager fp32, batch 1"] = torch_call
+    samples: dict[str, list[float]] = {k: [] for k in cells}
+    for _ in range(rounds):
+        for name, fn in cells.items():
+            samples[name].append(_median_ms(fn, calls))
+    result = {name: float(np.median(v)) for name, v in samples.items()}
+    if torch_model is not None:
+        eager = result["model only PyTorch eager fp32, batch 1"]
+        result["speed-up int8 vs PyTorch eager"] = eager / result["model only int8, batch 1"]
+        result["speed-up fp32 vs PyTorch eager"] = eager / result["model only fp32, batch 1"]
+    for name, value in result.items():
+        print(f"  {name:40s} {value:8.3f}" + ("×" if "speed-up" in name else " ms"))
+    return result
+
+
+def _session_call(recognizer, x: np.ndarray):
+    """The bare onnxruntime call on an already-normalised tensor: the model's own latency."""
+    feed = {recognizer._input: recognizer._feed(x)}
+    session, output = recognizer._session, [recognizer._output]
+    return lambda: session.run(output, feed)
+
+
+def _torch_model(checkpoint: Path | None, onnx_path: Path):
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+        if checkpoint is not None and checkpoint.is_file():
+            from digitkit.train.checkpoint import model_from_checkpoint
+
+            return model_from_checkpoint(checkpoint)[0].eval()
+        from digitkit.benchmarks.onnx_to_torch import torch_from_onnx
+
+        return torch_from_onnx(str(onnx_path)).eval()
+    except Exception as exc:  # the baseline is optional: say why it is missing
+        print(f"  (no PyTorch baseline: {type(exc).__name__}: {exc})")
+        return None
+
+
+_COLD_RUNTIME = """
+import time, sys
+t0 = time.perf_counter()
+from digitkit.runtime.recognizer import Recognizer
+t1 = time.perf_counter()
+r = Recognizer(precision="int8", threads=1)
+t2 = time.perf_counter()
+p = r.predict(sys.argv[1])
+t3 = time.perf_counter()
+heavy = sorted(m for m in ("torch", "torchvision", "sklearn", "matplotlib") if m in sys.modules)
+peak = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")][0] / 1024
+print({"import_s": t1 - t0, "load_s": t2 - t1, "first_prediction_s": t3 - t2, "total_s": t3 - t0,
+       "peak_rss_mib": peak, "digit": p.digit, "heavy_modules": heavy})
+"""
+
+_COLD_TORCH = """
+import time, sys
+t0 = time.perf_counter()
+import torch
+from digitkit.train.checkpoint import model_from_checkpoint
+import cv2, numpy as np
+t1 = time.perf_counter()
+torch.set_num_threads(1)
+model = model_from_checkpoint(sys.argv[2])[0].eval()
+t2 = time.perf_counter()
+grey = cv2.imread(sys.argv[1], cv2.IMREAD_GRAYSCALE)
+x = cv2.resize(255 - grey, (28, 28), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+with torch.inference_mode():
+    digit = int(model(torch.from_numpy((x - 0.1307) / 0.3081)[None, None]).argmax())
+t3 = time.perf_counter()
+peak = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")][0] / 1024
+print({"import_s": t1 - t0, "load_s": t2 - t1, "first_prediction_s": t3 - t2, "total_s": t3 - t0,
+       "peak_rss_mib": peak, "digit": digit})
+"""
+
+
+def cold_start(images: np.ndarray, checkpoint: Path | None, repeats: int = 3) -> dict:
+    """Fresh interpreters, alternating runtime and PyTorch; medians of the repeats."""
+    import ast
+    import tempfile
+
+    picture = Path(tempfile.mkdtemp()) / "digit.png"
+    cv2.imwrite(str(picture), drawing_280(images, 1)[0])
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    runs: dict[str, list[dict]] = {"digitkit runtime (onnxruntime int8)": [], "PyTorch eager (checkpoint)": []}
+    for _ in range(repeats):
+        for name in runs:
+            if name.startswith("PyTorch"):
+                if checkpoint is None or not checkpoint.is_file():
+                    continue
+                args = [sys.executable, "-c", _COLD_TORCH, str(picture), str(checkpoint)]
+            else:
+                args = [sys.executable, "-c", _COLD_RUNTIME, str(picture)]
+            start = time.perf_counter()
+            out = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
+            wall = time.perf_counter() - start
+            if out.returncode != 0:
+                print(f"  {name}: failed: {out.stderr.strip().splitlines()[-1:]}")
+                continue
+            record = ast.literal_eval(out.stdout.strip().splitlines()[-1])
+            record["process_wall_s"] = wall
+            runs[name].append(record)
+    result = {}
+    for name, records in runs.items():
+        if not records:
+            continue
+        keys = [k for k in records[0] if isinstance(records[0][k], float)]
+        result[name] = {k: float(np.median([r[k] for r in records])) for k in keys}
+        result[name]["heavy_modules"] = records[0].get("heavy_modules", [])
+        r = result[name]
+        print(
+            f"  {name:38s} process {r['process_wall_s']:.2f} s (import {r['import_s']:.2f}, load {r['load_s']:.3f}, "
+            f"first {r['first_prediction_s'] * 1000:.1f} ms), peak RSS {r['peak_rss_mib']:.0f} MiB"
+        )
+    return result
+
+
+# --- report ---------------------------------------------------------------------------------------
+def markdown(results: dict) -> str:
+    lines = ["# Runtime robustness", ""]
+    lines.append(
+        f"Model: `{results['model']}` (int8), shared preprocessing `preprocess.to_mnist`; peer: third-party zoo MNIST model fed a naive resize."
+    )
+    lines += ["", f"## Transformed MNIST test images (n = {results['robustness'][0]['n']} each)", ""]
+    has_zoo_pp = "zoo_with_to_mnist" in results["robustness"][0]
+    header = "| transform | digitkit int8 | zoo, naive resize |" + (" zoo + to_mnist |" if has_zoo_pp else "")
+    lines += [header, "|---|---:|---:|" + ("---:|" if has_zoo_pp else "")]
+    for row in results["robustness"]:
+        cells = [
+            row["transform"],
+            f"{row['digitkit']:.2%}",
+            f"{row['zoo_naive']:.2%}" if row["zoo_naive"] is not None else "–",
+        ]
+        if has_zoo_pp:
+            cells.append(f"{row['zoo_with_to_mnist']:.2%}")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "## Real handwriting that is not MNIST (16×16 scans, upscaled ×4)", ""]
+    lines += [
+        "| set | n | digitkit int8 | kept at default threshold | zoo, naive resize |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for row in results["foreign"]:
+        lines.append(
+            f"| {row['set']} | {row['n']} | {row['accuracy']:.2%} | {row['kept_at_default']:.1%} | "
+            + (f"{row['zoo_naive']:.2%}" if row["zoo_naive"] is not None else "–")
+            + " |"
+        )
+    rej = results.get("rejection")
+    if rej:
+        lines += ["", f"## Non-digits (default min_confidence {rej['min_confidence']}, guard: {rej['guard']})", ""]
+        lines += ["| kind | answered as a digit |", "|---|---:|"]
+        for kind, share in rej["answered_as_digit"].items():
+            lines.append(f"| {kind} | {share:.1%} |")
+        lines.append(f"| **all non-digits** | **{rej['answered_as_digit_overall']:.2%}** |")
+        lines.append(
+            f"\nMNIST test digits kept: {rej['mnist_kept']:.2%} (accuracy of those kept {rej['mnist_accuracy_of_kept']:.2%}, n = {rej['mnist_n']})."
+        )
+    if results.get("latency"):
+        lines += ["", "## Latency (one thread, medians, measured side by side in one process)", ""]
+        lines += ["| what | value |", "|---|---:|"]
+        for name, value in results["latency"].items():
+            lines.append(f"| {name} | {value:.2f}× |" if "speed-up" in name else f"| {name} | {value:.3f} ms |")
+    if results.get("cold_start"):
+        lines += ["", "## Cold start (fresh process: import, load, first prediction of a 280×280 PNG)", ""]
+        lines += [
+            "| path | process wall | import | load | first prediction | peak RSS |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for name, r in results["cold_start"].items():
+            lines.append(
+                f"| {name} | {r['process_wall_s']:.2f} s | {r['import_s']:.2f} s | {r['load_s'] * 1000:.0f} ms | "
+                f"{r['first_prediction_s'] * 1000:.1f} ms | {r['peak_rss_mib']:.0f} MiB |"
+            )
+    lines += ["", f"Machine: {results['machine']}. Command: `{results['command']}`.", ""]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Robustness, foreign handwriting, non-digits, latency, cold start.")
+    parser.add_argument("--subset", type=int, default=None, help="first N MNIST test images only (default: all 10,000)")
+    parser.add_argument("--non-digits", type=int, default=500, help="non-digit pictures per kind (default 500)")
+    parser.add_argument(
+        "--checkpoint", type=Path, default=None, help="PyTorch checkpoint of the shipped CNN, for the baselines"
+    )
+    parser.add_argument("--skip-timing", action="store_true", help="no latency or cold-start measurements")
+    parser.add_argument(
+        "--calibrate", action="store_true", help="only choose DEFAULT_MIN_CONFIDENCE and show the trade-off"
+    )
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+
+    from digitkit.runtime.files import atomic_write_json, atomic_write_text
+    from digitkit.runtime.recognizer import Recognizer
+
+    if args.calibrate:
+        atomic_write_json(args.out / "calibration.json", calibrate())
+        return 0
+    images, labels = load_mnist_test(args.subset)
+    recognizer = Recognizer(precision="int8", threads=1, min_confidence=0.0)
+    zoo = Recognizer(ZOO, threads=1, min_confidence=0.0) if ZOO.is_file() else None
+    results: dict = {
+        "model": recognizer.model_path.name,
+        "machine": f"{os.cpu_count()} CPUs, {sys.platform}, Python {sys.version.split()[0]}",
+        "command": "python -m digitkit.benchmarks.robustness " + " ".join(argv if argv is not None else sys.argv[1:]),
+    }
+    print("transformed MNIST test images:")
+    results["robustness"] = robustness_table(recognizer, images, labels, zoo)
+    print("foreign handwriting:")
+    results["foreign"] = foreign_handwriting(Recognizer(precision="int8", threads=1), zoo)
+    print("non-digits:")
+    results["rejection"] = rejection(Recognizer(precision="int8", threads=1), images, labels, args.non_digits)
+    if not args.skip_timing:
+        print("latency:")
+        results["latency"] = latency(images, args.checkpoint)
+        print("cold start:")
+        results["cold_start"] = cold_start(images, args.checkpoint)
+    atomic_write_json(args.out / "robustness.json", results)
+    atomic_write_text(args.out / "robustness.md", markdown(results))
+    print(f"wrote {args.out / 'robustness.json'} and robustness.md")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

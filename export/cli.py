@@ -1,0 +1,190 @@
+"""Subcommands of the export stage: ``export``, ``quantize``, ``verify``.
+
+argparse only at import time; torch, onnx and onnxruntime's tools are
+imported when a handler runs. ``export`` and ``quantize`` finish by writing
+the ORT-format copy, the mobile usability report and the verify report, so a
+model file never ships without its evidence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads for measuring (default 1)")
+    parser.add_argument("--data-dir", type=Path, default=None, help="where MNIST lives (default: the data cache)")
+
+
+def _after(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-mobile", action="store_true", help="skip the .ort conversion and mobile usability check")
+    parser.add_argument("--no-verify", action="store_true", help="skip the verification at the end")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="checkpoint -> single-file fp32 ONNX with metadata (+ .ort, verify report)")
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument(
+        "--out", type=Path, default=None, help="the .onnx file to write (default: model.onnx beside the checkpoint)"
+    )
+    p.add_argument(
+        "--opset", type=int, default=None, help="ONNX opset (default 20: the highest every supported runtime loads)"
+    )
+    _after(p)
+    _common(p)
+    p.set_defaults(handler=_export)
+
+    p = sub.add_parser(
+        "quantize", help="fp32 ONNX -> int8 ONNX (onnxruntime static QDQ, calibrated on training images)"
+    )
+    p.add_argument("model", type=Path)
+    p.add_argument("--out", type=Path, default=None, help="the .onnx file to write (default: NAME.int8.onnx beside it)")
+    p.add_argument(
+        "--choose", action="store_true", help="measure all alternatives, record them beside the output, use the best"
+    )
+    p.add_argument(
+        "--per-channel",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="per-channel weight scales (default: the measured choice)",
+    )
+    p.add_argument(
+        "--reduce-range",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="7-bit weights (default: the measured choice)",
+    )
+    p.add_argument("--calibration", choices=["MinMax", "Entropy", "Percentile"], default=None)
+    p.add_argument(
+        "--calibration-images", type=int, default=None, help="training images to calibrate on (default 1000)"
+    )
+    _after(p)
+    _common(p)
+    p.set_defaults(handler=_quantize)
+
+    p = sub.add_parser("verify", help="check ONNX models on all 10,000 test images; write NAME.verify.json beside each")
+    p.add_argument("models", type=Path, nargs="+")
+    p.add_argument("--checkpoint", type=Path, default=None, help="source checkpoint, for the fp32-vs-PyTorch check")
+    p.add_argument(
+        "--reference", type=Path, default=None, help="fp32 model to compare an int8 one with (default: its sibling)"
+    )
+    p.add_argument("--min-accuracy", type=float, default=None, help="fail below this onnxruntime test accuracy (0-1)")
+    p.add_argument("--max-int8-drop", type=float, default=None, help="fail if int8 loses more than this many points")
+    p.add_argument("--model-card", type=Path, default=None, help="also write this MODEL_CARD.md from the reports")
+    _common(p)
+    p.set_defaults(handler=_verify)
+
+
+def _say(message: str) -> None:
+    print(message, flush=True)
+
+
+def _mobile(model: Path) -> None:
+    from digitkit.export.mobile import mobile_artifacts
+
+    result = mobile_artifacts(model)
+    verdicts = [v.removeprefix("Model should perform well with ") for v in result["usability"]["verdicts"]]
+    _say(f"  {result['ort_file']}: {result['ort_bytes']:,} bytes; mobile check: {'; '.join(verdicts[:2])}")
+
+
+def _verify_one(model: Path, args: argparse.Namespace, **kwargs) -> None:
+    from digitkit.export.verify import report_path, verify_model
+
+    report = verify_model(model, data_dir=args.data_dir, threads=args.threads, **kwargs)
+    parts = [f"onnxruntime {report['onnxruntime']['accuracy'] * 100:.2f}%"]
+    if "pytorch" in report:
+        p = report["pytorch"]
+        parts.append(
+            f"vs PyTorch {p['torch_argmax_agreement'] * 100:.2f}% argmax, max |Δ| {p['torch_max_abs_logit_diff']:.1e}"
+        )
+    if "opencv" in report:
+        parts.append(f"OpenCV agrees {report['opencv']['opencv_argmax_agreement'] * 100:.2f}%")
+    if "fp32_reference" in report:
+        f = report["fp32_reference"]
+        parts.append(f"{f['accuracy_drop_pp']:+.2f} pp vs fp32, {f['size_ratio'] * 100:.1f}% of its bytes")
+    _say(f"  verified {model.name}: {', '.join(parts)}; report {report_path(model).name}")
+
+
+def _export(args: argparse.Namespace) -> int:
+    from digitkit.export.onnx_export import OPSET, export_checkpoint
+
+    result = export_checkpoint(
+        args.checkpoint, args.out, opset=args.opset or OPSET, data_dir=args.data_dir, threads=args.threads
+    )
+    _say(
+        f"wrote {result.path}: {result.bytes:,} bytes, {result.parameters:,} parameters, "
+        f"test accuracy {result.accuracy * 100:.2f}% through onnxruntime"
+    )
+    if not args.no_mobile:
+        _mobile(result.path)
+    if not args.no_verify:
+        _verify_one(result.path, args, checkpoint=args.checkpoint)
+    return 0
+
+
+def _quantize(args: argparse.Namespace) -> int:
+    from digitkit.export.quantize import CALIBRATION_IMAGES, DEFAULT, QuantSettings, default_output, quantize_model
+
+    settings = QuantSettings(
+        per_channel=DEFAULT.per_channel if args.per_channel is None else args.per_channel,
+        reduce_range=DEFAULT.reduce_range if args.reduce_range is None else args.reduce_range,
+        method=args.calibration or DEFAULT.method,
+    )
+    out = args.out or default_output(args.model)
+    if args.choose:
+        from digitkit.export.evaluation import load_onnx
+        from digitkit.export.quantization_choice import measure_alternatives, write_choice
+        from digitkit.export.quantize import check_quantizable
+
+        check_quantizable(load_onnx(args.model), str(args.model))
+        result = measure_alternatives(
+            args.model, data_dir=args.data_dir, threads=args.threads, log=lambda m: _say(f"  {m}")
+        )
+        md, _ = write_choice(result, out.parent, out.name.removesuffix(".int8.onnx").removesuffix(".onnx"))
+        settings = QuantSettings(**result["chosen"])
+        _say(f"  chose {settings.name} ({md})")
+    result = quantize_model(
+        args.model,
+        out,
+        settings=settings,
+        calibration_images=args.calibration_images or CALIBRATION_IMAGES,
+        data_dir=args.data_dir,
+        threads=args.threads,
+    )
+    _say(
+        f"wrote {result.path}: {result.bytes:,} bytes ({settings.name}), "
+        f"test accuracy {result.accuracy * 100:.2f}% through onnxruntime"
+    )
+    if not args.no_mobile:
+        _mobile(result.path)
+    if not args.no_verify:
+        _verify_one(result.path, args, reference=args.model)
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from digitkit.export.verify import VerificationFailed
+
+    failures = []
+    for model in args.models:
+        try:
+            _verify_one(
+                model,
+                args,
+                checkpoint=args.checkpoint,
+                reference=args.reference,
+                min_accuracy=args.min_accuracy,
+                max_int8_drop_pp=args.max_int8_drop,
+            )
+        except VerificationFailed as exc:
+            failures.append(str(exc))
+            print(f"  {exc}", file=sys.stderr)
+    if args.model_card:
+        from digitkit.export.model_card import write_model_card
+
+        _say(f"wrote {write_model_card(args.models[0].parent, args.model_card)}")
+    if failures:
+        raise VerificationFailed(f"{len(failures)} of {len(args.models)} models failed verification (reports written)")
+    return 0

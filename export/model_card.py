@@ -1,0 +1,155 @@
+"""MODEL_CARD.md for the shipped models, written from the files' own evidence.
+
+Every figure comes from a report that ``digitkit verify``/``export``/
+``quantize`` wrote beside the model (``*.verify.json``, ``*.mobile.json``,
+``*.quantization-choice.json``) or from the model's metadata, so the card
+cannot drift from the files it describes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from digitkit.export.onnx_export import OPSET
+from digitkit.runtime.errors import DigitkitError
+from digitkit.runtime.files import atomic_write_text
+
+OPSET_NOTE = f"""Opset {OPSET}, IR version 9, written by PyTorch's TorchScript exporter (`dynamo=False`). Measured:
+the installed onnxruntime 1.32, OpenCV 5.0 and onnxruntime's mobile checker accept every opset up to
+28, so the binding limits are the oldest versions digitkit supports (`onnxruntime>=1.17`,
+`opencv-python>=4.8`): onnxruntime 1.17 refuses opset 21+ ("official support for domain ai.onnx is
+till opset 20") and IR version 10. The dynamo exporter (opset 18+) stamps IR 10 and writes global
+average pooling as `ReduceMean` with an `axes` input, which OpenCV 4.8 loads but computes wrongly
+(max |Δlogit| 6.5) and the CoreML NeuralNetwork EP does not support; the TorchScript exporter writes
+`GlobalAveragePool`, which all of them run. So opset {OPSET} is the highest opset that every supported
+runtime loads and computes correctly."""
+
+
+def _load(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def _model_rows(folder: Path) -> list[dict[str, Any]]:
+    rows = []
+    for report_file in sorted(folder.glob("*.verify.json")):
+        report = _load(report_file)
+        stem = report_file.name.removesuffix(".verify.json")
+        report["mobile"] = _load(folder / f"{stem}.mobile.json")
+        rows.append(report)
+    if not rows:
+        raise DigitkitError(f"{folder}: no *.verify.json reports; run digitkit verify on the models first")
+    return rows
+
+
+def _recipe(meta: dict[str, str]) -> str:
+    cfg = json.loads(meta.get("digitkit.train_config", "{}"))
+    if not cfg:
+        return "(no training configuration recorded)"
+    return (
+        f"`{cfg.get('arch')}` widths {tuple(cfg.get('widths', ()))}, head `{cfg.get('head')}`, dropout {cfg.get('dropout')}; "
+        f"{cfg.get('epochs')} epochs of AdamW (batch {cfg.get('batch_size')}, one-cycle LR max {cfg.get('max_lr')}, "
+        f"weight decay {cfg.get('weight_decay')}, label smoothing {cfg.get('label_smoothing')}) on the {cfg.get('subset') or 60_000:,} MNIST training images "
+        f"with random affine augmentation (±{cfg.get('rotate_deg')}°, scale {tuple(cfg.get('scale', ()))}, shift ±{cfg.get('shift_px')} px, "
+        f"shear ±{cfg.get('shear_deg')}°), seed {cfg.get('seed')}."
+    )
+
+
+def model_card(folder: str | os.PathLike[str]) -> str:
+    folder = Path(folder)
+    rows = _model_rows(folder)
+    lines = [
+        "# digitkit models",
+        "",
+        "Handwritten digit classifiers (0-9) trained on MNIST, shipped inside the `digitkit` runtime package.",
+        '`Recognizer()` loads `digitkit-cnn.onnx` (or `.int8.onnx` with `precision="int8"`); the tiny model',
+        "(under 10,000 parameters) is for microcontroller-class devices.",
+        "",
+        "**Input**: float32 `[N,1,28,28]`, one MNIST-style digit per image (white ink on black, ink fitted in",
+        "20×20, centred by mass in 28×28; `digitkit.runtime.preprocess.to_mnist` makes it from any picture),",
+        "pixel/255 then `(x - mean) / std` with mean and std from the metadata. **Output**: 10 logits.",
+        "Everything a runtime needs is in each file's `metadata_props` (`digitkit.*`).",
+        "",
+        "## Files",
+        "",
+        "| file | precision | parameters | test accuracy (onnxruntime) | errors /10,000 | bytes | .ort bytes | SHA-256 |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        meta, mobile = r["metadata"], r.get("mobile") or {}
+        lines.append(
+            f"| `{r['model']}` | {r['precision']} | {int(meta.get('digitkit.parameters', 0)):,} | "
+            f"{r['onnxruntime']['accuracy'] * 100:.2f} % | {r['onnxruntime']['errors']} | {r['bytes']:,} | "
+            f"{mobile.get('ort_bytes', 0):,} | `{r['sha256']}` |"
+        )
+    lines += ["", "## Verification (all 10,000 MNIST test images; `digitkit verify`)", ""]
+    for r in rows:
+        parts = []
+        if "pytorch" in r:
+            p = r["pytorch"]
+            parts.append(
+                f"argmax agreement with PyTorch {p['torch_argmax_agreement'] * 100:.2f} %, max |Δlogit| {p['torch_max_abs_logit_diff']:.1e}"
+            )
+        if "opencv" in r:
+            parts.append(f"OpenCV DNN agrees with onnxruntime on {r['opencv']['opencv_argmax_agreement'] * 100:.2f} %")
+        if "fp32_reference" in r:
+            f = r["fp32_reference"]
+            parts.append(
+                f"accuracy drop vs fp32 {f['accuracy_drop_pp']:+.2f} pp, {f['size_ratio'] * 100:.1f} % of the fp32 bytes, "
+                f"argmax agreement with fp32 {f['fp32_argmax_agreement'] * 100:.2f} %"
+            )
+        status = "all checks passed" if r.get("passed") else "SOME CHECKS FAILED"
+        lines.append(f"- `{r['model']}`: {'; '.join(parts) or 'onnxruntime only'} ({status}).")
+    lines += ["", "## Training recipe", ""]
+    seen = set()
+    for r in rows:
+        meta = r["metadata"]
+        key = meta.get("digitkit.checkpoint_sha256")
+        if key in seen:
+            continue
+        seen.add(key)
+        family = r["model"].split(".")[0]
+        lines.append(f"- `{family}`: {_recipe(meta)} Source checkpoint SHA-256 `{key}`.")
+    lines += ["", "## Quantization", ""]
+    for r in rows:
+        if r["precision"] != "int8":
+            continue
+        q = json.loads(r["metadata"].get("digitkit.quantization", "{}"))
+        stem = r["model"].removesuffix(".int8.onnx")
+        choice = folder / f"{stem}.quantization-choice.md"
+        lines.append(
+            f"- `{r['model']}`: onnxruntime static quantization, {q.get('format')} format, {q.get('activations')} activations, "
+            f"{q.get('weights')} weights, {'per-channel' if q.get('per_channel') else 'per-tensor'}, "
+            f"{'reduce_range' if q.get('reduce_range') else 'full 8-bit range'}, {q.get('method')} calibration on "
+            f"{r['metadata'].get('digitkit.calibration', '?')}; after `quant_pre_process`."
+            + (f" Alternatives measured: `{choice.name}`." if choice.is_file() else "")
+        )
+    lines += ["", "## Opset", "", OPSET_NOTE, "", "## Mobile", ""]
+    for r in rows:
+        mobile = r.get("mobile")
+        if mobile:
+            verdicts = "; ".join(
+                v.removeprefix("Model should perform well with ") for v in mobile["usability"]["verdicts"]
+            )
+            lines.append(f"- `{r['model']}` → `{mobile['ort_file']}`; usability checker: {verdicts}.")
+    lines += [
+        "",
+        "The batch axis is dynamic; NNAPI and CoreML want fixed shapes "
+        "(`python -m onnxruntime.tools.make_dynamic_shape_fixed --input_name input --input_shape 1,1,28,28`).",
+        "",
+        "## Limits",
+        "",
+        "Trained on MNIST only: one centred digit per image, MNIST-like strokes. Other handwriting styles",
+        "(e.g. USPS, Semeion) and real photos depend on the preprocessing; a low softmax confidence means",
+        '"not sure", not a different digit.',
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_model_card(folder: str | os.PathLike[str], out: str | os.PathLike[str] | None = None) -> Path:
+    target = Path(out) if out is not None else Path(folder) / "MODEL_CARD.md"
+    atomic_write_text(target, model_card(folder))
+    return target

@@ -1,0 +1,150 @@
+"""One frame in, the digits and numbers on it out: the app's only recognition step.
+
+``process_frame`` is a pure function of the picture and the recogniser. It uses
+the runtime's ``find_digits`` (the one picture -> MNIST path) and classifies all
+the crops of a frame in one batched model call, then keeps the digits the model
+is sure of, and groups them into numbers by their layout. No window, no clock,
+so the tests run it without a display.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from digitkit.runtime.errors import DigitkitError
+
+Box = tuple[int, int, int, int]  # x, y, w, h in the frame's pixels
+
+# Two digits belong to one number when they share a row and the gap between them is
+# at most this many digit heights (handwritten numbers are spaced a bit irregularly).
+NUMBER_GAP = 0.9
+
+
+class BadFrameError(DigitkitError):
+    """A frame that is not a picture (empty, wrong shape or type)."""
+
+
+@dataclass
+class DigitResult:
+    """One digit candidate of a frame and what the model says it is."""
+
+    box: Box
+    digit: int
+    confidence: float
+    probabilities: np.ndarray  # (10,)
+    mnist: np.ndarray  # the (28, 28) picture the model saw
+    sure: bool  # confidence >= the threshold
+    order: int = 0  # position among the frame's candidates in reading order
+
+    def top(self, k: int = 3) -> list[tuple[int, float]]:
+        """The k most likely digits with their probabilities, most likely first."""
+        order = np.argsort(self.probabilities)[::-1][:k]
+        return [(int(d), float(self.probabilities[d])) for d in order]
+
+
+@dataclass
+class FrameResult:
+    """What one frame holds: the accepted digits, the rejected candidates, the numbers."""
+
+    digits: list[DigitResult] = field(default_factory=list)  # sure, in reading order
+    rejected: list[DigitResult] = field(default_factory=list)  # candidates the model was not sure of
+    numbers: list[str] = field(default_factory=list)  # the accepted digits grouped into numbers
+    seconds: float = 0.0  # time spent in process_frame
+
+    @property
+    def text(self) -> str:
+        """All numbers of the frame, separated by spaces ('' when there is none)."""
+        return " ".join(self.numbers)
+
+    @property
+    def candidates(self) -> list[DigitResult]:
+        """Accepted and rejected candidates together, in reading order."""
+        return sorted(self.digits + self.rejected, key=lambda d: d.order)
+
+
+def check_frame(frame: object) -> np.ndarray:
+    """The frame as a uint8 grey or BGR array, or BadFrameError naming what is wrong."""
+    if frame is None:
+        raise BadFrameError("no frame (the source returned nothing)")
+    if not isinstance(frame, np.ndarray):
+        raise BadFrameError(f"a frame must be an image array, not {type(frame).__name__}")
+    if frame.ndim not in (2, 3) or frame.size == 0 or (frame.ndim == 3 and frame.shape[2] not in (1, 3, 4)):
+        raise BadFrameError(f"a frame of shape {frame.shape} is not a picture")
+    if frame.dtype != np.uint8:
+        raise BadFrameError(f"a frame of type {frame.dtype} is not an 8-bit picture")
+    return frame
+
+
+def process_frame(
+    frame: np.ndarray,
+    recognizer,
+    *,
+    min_confidence: float | None = None,
+    number_gap: float | None = NUMBER_GAP,
+) -> FrameResult:
+    """Find, classify and group the digits of one frame.
+
+    The recogniser decides which digits it is sure of (its ``min_confidence``;
+    ``min_confidence`` here overrides it). ``number_gap=None`` reads all the
+    digits as one number (draw mode: the canvas holds one number); otherwise a
+    new number starts on each row of writing and after a gap wider than
+    ``number_gap`` digit heights.
+    """
+    from digitkit.runtime.preprocess import find_digit_rows
+
+    start = time.perf_counter()
+    frame = check_frame(frame)
+    rows = find_digit_rows(frame)
+    crops = [(row_index, crop) for row_index, row in enumerate(rows) for crop in row]
+    predictions = recognizer.predict_mnist([crop.mnist for _, crop in crops]) if crops else []
+    result = FrameResult()
+    row_of: dict[int, int] = {}
+    for order, ((row_index, crop), p) in enumerate(zip(crops, predictions, strict=True)):
+        probabilities = np.asarray(p.probabilities, np.float64)
+        sure = p.status == "ok" if min_confidence is None else p.confidence >= min_confidence
+        digit = p.digit if p.digit is not None else int(np.argmax(probabilities))
+        candidate = DigitResult(
+            box=tuple(int(v) for v in crop.box),  # type: ignore[arg-type]
+            digit=int(digit),
+            confidence=float(p.confidence),
+            probabilities=probabilities,
+            mnist=np.asarray(crop.mnist, np.float32),
+            sure=bool(sure),
+            order=order,
+        )
+        row_of[order] = row_index
+        (result.digits if candidate.sure else result.rejected).append(candidate)
+    result.numbers = group_numbers(result.digits, [row_of[d.order] for d in result.digits], number_gap)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def group_numbers(
+    digits: list[DigitResult], rows: list[int] | None = None, number_gap: float | None = NUMBER_GAP
+) -> list[str]:
+    """Digits (in reading order, with their row of writing) -> the numbers they spell."""
+    if not digits:
+        return []
+    if number_gap is None:
+        return ["".join(str(d.digit) for d in digits)]
+    rows = rows if rows is not None else [0] * len(digits)
+    numbers: list[str] = [str(digits[0].digit)]
+    for i in range(1, len(digits)):
+        previous, current = digits[i - 1], digits[i]
+        if rows[i] == rows[i - 1] and same_number(previous.box, current.box, number_gap):
+            numbers[-1] += str(current.digit)
+        else:
+            numbers.append(str(current.digit))
+    return numbers
+
+
+def same_number(left: Box, right: Box, number_gap: float) -> bool:
+    """True when ``right`` (next on the same row) continues the number that ``left`` belongs to."""
+    lx, _, lw, lh = left
+    rx, _, rw, rh = right
+    height = max(lh, rh)
+    gap = rx - (lx + lw)
+    return -0.5 * min(lw, rw) <= gap <= number_gap * height

@@ -1,0 +1,131 @@
+"""Subcommands ``predict`` (one digit per picture) and ``read`` (a number in a picture).
+
+argparse only at import time; numpy, OpenCV and onnxruntime are imported when
+a handler runs, so ``digitkit --help`` stays instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model", default=None, help="an ONNX file, or 'cnn' / 'tiny' for a shipped model (default: cnn)"
+    )
+    parser.add_argument("--precision", choices=("fp32", "int8"), default="fp32", help="which shipped model variant")
+    parser.add_argument(
+        "--provider", default="auto", help="auto (CUDA if it works, else CPU), cpu, cuda, or another onnxruntime one"
+    )
+    parser.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads")
+    parser.add_argument(
+        "--min-confidence",
+        type=float,
+        default=None,
+        help="below this probability answer 'not sure' (default: the calibrated DEFAULT_MIN_CONFIDENCE)",
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output (one JSON document)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log which execution provider was chosen")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("predict", help="recognise the digit in each picture")
+    p.add_argument("images", nargs="+", type=Path, metavar="IMG", help="picture files (PNG, JPEG, ...)")
+    p.add_argument("--top", type=int, default=1, metavar="K", help="also show the K most likely digits")
+    _model_options(p)
+    p.set_defaults(handler=_predict)
+
+    p = sub.add_parser("read", help="read a number (several digits) written in a picture")
+    p.add_argument("image", type=Path, metavar="IMG")
+    _model_options(p)
+    p.set_defaults(handler=_read)
+
+
+def _recognizer(args: argparse.Namespace):
+    import logging
+
+    from digitkit.runtime.recognizer import DEFAULT_MIN_CONFIDENCE, Recognizer
+
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    if args.threads is not None and args.threads < 1:
+        from digitkit.runtime.errors import DigitkitError
+
+        raise DigitkitError(f"--threads must be at least 1 (got {args.threads})")
+    threshold = DEFAULT_MIN_CONFIDENCE if args.min_confidence is None else args.min_confidence
+    return Recognizer(
+        args.model, precision=args.precision, provider=args.provider, threads=args.threads, min_confidence=threshold
+    )
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from digitkit.runtime.errors import DigitkitError
+
+    if args.top < 1:
+        raise DigitkitError(f"--top must be at least 1 (got {args.top})")
+    recognizer = _recognizer(args)
+    results, failed = [], 0
+    for path in args.images:
+        try:
+            prediction = recognizer.predict(path)
+        except DigitkitError as exc:
+            failed += 1
+            results.append({"file": str(path), "error": str(exc)})
+            if not args.json:
+                print(f"{path}: error: {exc}", file=sys.stderr)
+            continue
+        top = prediction.top(args.top) if prediction.mnist is not None else []
+        entry = {
+            "file": str(path),
+            "digit": prediction.digit,
+            "confidence": round(prediction.confidence, 6),
+            "status": prediction.status,
+            "digit_likeness": round(prediction.digit_likeness, 6),
+            "top": [{"digit": d, "probability": round(p, 6)} for d, p in top],
+        }
+        results.append(entry)
+        if not args.json:
+            print(_describe(entry, args.top))
+    if args.json:
+        print(json.dumps({"model": recognizer.model_path.name, "provider": recognizer.provider, "results": results}))
+    return 1 if failed else 0
+
+
+def _describe(entry: dict, top: int) -> str:
+    if entry["status"] == "no digit":
+        return f"{entry['file']}: no digit"
+    if entry["status"] == "ok":
+        text = f"{entry['file']}: {entry['digit']} ({entry['confidence']:.1%})"
+    elif entry["digit_likeness"] < 0.5:
+        text = f"{entry['file']}: not a digit (looks like a digit: {entry['digit_likeness']:.1%})"
+    else:
+        best = entry["top"][0]["digit"] if entry["top"] else "?"
+        text = f"{entry['file']}: not sure (best guess {best}, confidence {entry['confidence']:.1%})"
+    if top > 1:
+        text += "  top: " + ", ".join(f"{t['digit']} {t['probability']:.1%}" for t in entry["top"])
+    return text
+
+
+def _read(args: argparse.Namespace) -> int:
+    from digitkit.runtime.reading import read_number
+
+    reading = read_number(args.image, _recognizer(args))
+    if args.json:
+        digits = [
+            {
+                "box": list(d.box),
+                "row": d.row,
+                "digit": d.digit,
+                "confidence": round(d.confidence, 6),
+            }
+            for d in reading.digits
+        ]
+        print(json.dumps({"file": str(args.image), "text": reading.text, "digits": digits}))
+    elif not reading.digits:
+        print(f"{args.image}: no digits found")
+    else:
+        print(reading.text)
+    return 0

@@ -1,0 +1,352 @@
+"""A digit recognizer on onnxruntime: picture in, digit (or an honest "no") out.
+
+The model file says how to feed it (``ModelSpec`` in its metadata), so the
+same class runs digitkit's shipped models and third-party MNIST models,
+including ones exported for batch 1 only (we loop). Pictures go through
+``preprocess.to_mnist``, the one picture -> model-input path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from digitkit.runtime import preprocess
+from digitkit.runtime.errors import DigitkitError
+from digitkit.runtime.model_spec import PREFIX, ModelSpec
+
+log = logging.getLogger("digitkit.runtime")
+
+# The shipped models; DIGITKIT_MODELS_DIR points elsewhere (a freshly exported set, a test).
+MODELS_DIR = Path(os.environ.get("DIGITKIT_MODELS_DIR") or Path(__file__).resolve().parent / "models")
+SHIPPED = {"cnn": "digitkit-cnn", "tiny": "digitkit-tiny"}
+GUARD = "digitkit-guard.onnx"  # digit vs non-digit, see digitkit.benchmarks.guard
+PRECISIONS = ("fp32", "int8")
+
+# Below this top probability the answer is "not sure" rather than a guess.
+# Calibrated on MNIST training images and generated non-digits
+# (python -m digitkit.benchmarks.robustness --calibrate); see MODEL_CARD.md.
+DEFAULT_MIN_CONFIDENCE = 0.9
+
+PROVIDER_NAMES = {
+    "cpu": "CPUExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "tensorrt": "TensorrtExecutionProvider",
+    "rocm": "ROCMExecutionProvider",
+    "migraphx": "MIGraphXExecutionProvider",
+    "openvino": "OpenVINOExecutionProvider",
+    "dml": "DmlExecutionProvider",
+    "directml": "DmlExecutionProvider",
+    "coreml": "CoreMLExecutionProvider",
+    "xnnpack": "XnnpackExecutionProvider",
+    "qnn": "QNNExecutionProvider",
+}
+AUTO_ORDER = ("cuda", "cpu")  # tried in this order by provider="auto"
+
+
+class ModelError(DigitkitError):
+    """A model file that is missing, not ONNX, or not shaped like a digit classifier."""
+
+
+class ProviderError(DigitkitError):
+    """An execution provider that was asked for and cannot be used."""
+
+
+@dataclass
+class Prediction:
+    digit: int | None  # None when status is not "ok"
+    confidence: float  # top probability × digit_likeness (0 when no digit was found)
+    probabilities: np.ndarray  # (10,) float32, sums to 1 (all zeros when no digit was found)
+    mnist: np.ndarray | None  # the 28×28 the model saw, None when no digit was found
+    status: str  # "ok" | "no digit" | "not sure"
+    digit_likeness: float = 1.0  # the guard's P(a digit at all); confidence = top probability × this
+
+    def top(self, k: int = 3) -> list[tuple[int, float]]:
+        """The k most likely digits with their probabilities, best first."""
+        order = np.argsort(-self.probabilities, kind="stable")[:k]
+        return [(int(i), float(self.probabilities[i])) for i in order]
+
+
+def shipped_model_path(name: str = "cnn", precision: str = "fp32") -> Path:
+    """Path of a model shipped in runtime/models/ (``cnn`` or ``tiny``, ``fp32`` or ``int8``)."""
+    if precision not in PRECISIONS:
+        raise ModelError(f"unknown precision {precision!r} (expected one of {', '.join(PRECISIONS)})")
+    stem = SHIPPED.get(name, name)
+    suffix = ".int8.onnx" if precision == "int8" else ".onnx"
+    return MODELS_DIR / f"{stem}{suffix}"
+
+
+def resolve_model(model: str | os.PathLike[str] | None, precision: str = "fp32") -> Path:
+    """A model argument -> a file: None is the shipped CNN; ``cnn``/``tiny`` name shipped models."""
+    if model is None:
+        path = shipped_model_path("cnn", precision)
+        if not path.is_file():
+            raise ModelError(f"the shipped model {path.name} is missing from {MODELS_DIR} (run: digitkit export)")
+        return path
+    path = Path(model)
+    if not path.exists() and str(model) in SHIPPED:
+        path = shipped_model_path(str(model), precision)
+    if not path.exists():
+        raise ModelError(f"{path}: no such model file")
+    if not path.is_file():
+        raise ModelError(f"{path}: not a file")
+    return path
+
+
+class Recognizer:
+    """One loaded model and the session that runs it.
+
+    ``provider="auto"`` tries CUDA, then the CPU, and logs (logger
+    ``digitkit.runtime``) which one it chose and why. ``threads`` sets
+    onnxruntime's intra-op thread count (None: onnxruntime's default).
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | None = None,
+        *,
+        precision: str = "fp32",
+        provider: str = "auto",
+        threads: int | None = None,
+        min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+        guard: bool | str | os.PathLike[str] = True,
+    ) -> None:
+        if precision not in PRECISIONS:
+            raise ModelError(f"unknown precision {precision!r} (expected one of {', '.join(PRECISIONS)})")
+        if threads is not None and threads < 1:
+            raise DigitkitError(f"threads must be at least 1 (got {threads})")
+        if not 0.0 <= min_confidence <= 1.0:
+            raise DigitkitError(f"min_confidence must be within [0, 1] (got {min_confidence})")
+        self.model_path = resolve_model(model, precision)
+        self.precision = precision
+        self.threads = threads
+        self.min_confidence = float(min_confidence)
+        self._session, self.provider, self.provider_reason = _open_session(self.model_path, provider, threads)
+        self.spec = _read_spec(self._session, self.model_path)
+        self._input, self._output, self._batch_one = _check_shapes(self._session, self.spec, self.model_path)
+        # pixels p in [0, 1] -> (p · pixel_scale − mean) / std, with 1 − p first for black-on-white models
+        scale = self.spec.pixel_scale / self.spec.std
+        offset = -self.spec.mean / self.spec.std
+        if self.spec.polarity == "black-on-white":
+            scale, offset = -scale, offset + self.spec.pixel_scale / self.spec.std
+        self._scale, self._offset = np.float32(scale), np.float32(offset)
+        self.guard_path = _resolve_guard(guard)
+        self._guard = None
+        if self.guard_path is not None:
+            self._guard, _, _ = _open_session(self.guard_path, self.provider, threads, quiet=True)
+            self._guard_input = self._guard.get_inputs()[0].name
+
+    def __repr__(self) -> str:
+        return f"Recognizer({self.model_path.name!r}, provider={self.provider!r}, threads={self.threads})"
+
+    # --- pictures -----------------------------------------------------------------------------
+    def predict(self, picture: Any) -> Prediction:
+        """One picture (path, array or PIL image) -> a Prediction."""
+        return self.predict_batch([picture])[0]
+
+    def predict_batch(self, pictures: Any) -> list[Prediction]:
+        """Several pictures -> one Prediction each, with one model call for all the digits found."""
+        digits = [preprocess.to_mnist(p) for p in pictures]
+        return self.predict_mnist(digits)
+
+    def predict_mnist(self, digits: list[np.ndarray | None]) -> list[Prediction]:
+        """Already-preprocessed 28×28 digits (None for "no digit") -> Predictions."""
+        found = [d for d in digits if d is not None]
+        batch = np.stack(found) if found else np.empty((0, 28, 28), np.float32)
+        probs = self.classify_mnist(batch)
+        digit_like = self.digit_likeness(batch)
+        out, k = [], 0
+        for d in digits:
+            if d is None:
+                out.append(Prediction(None, 0.0, np.zeros(10, np.float32), None, "no digit"))
+                continue
+            out.append(self._decide(probs[k], float(digit_like[k]), d))
+            k += 1
+        return out
+
+    def _decide(self, probs: np.ndarray, digit_like: float, mnist: np.ndarray) -> Prediction:
+        best = int(np.argmax(probs))
+        confidence = float(probs[best]) * digit_like
+        if confidence < self.min_confidence:
+            return Prediction(None, confidence, probs, mnist, "not sure", digit_like)
+        return Prediction(self._label(best), confidence, probs, mnist, "ok", digit_like)
+
+    def digit_likeness(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 28, 28) -> (N,) P(this is a digit at all) from the guard model; ones without a guard."""
+        if self._guard is None or len(batch) == 0:
+            return np.ones(len(batch), np.float32)
+        feed = np.ascontiguousarray(batch[:, None], dtype=np.float32)
+        return np.asarray(self._guard.run(None, {self._guard_input: feed})[0], np.float32).reshape(-1)
+
+    def _label(self, index: int) -> int:
+        try:
+            return int(self.spec.labels[index])
+        except (IndexError, ValueError):
+            return index
+
+    # --- the model only -----------------------------------------------------------------------
+    def classify_mnist(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 28, 28) float32 in [0, 1], white on black -> (N, 10) probabilities. The model only."""
+        batch = np.asarray(batch, dtype=np.float32)
+        if batch.ndim == 2:
+            batch = batch[None]
+        if batch.ndim == 4 and batch.shape[1] == 1:
+            batch = batch[:, 0]
+        if batch.ndim != 3 or batch.shape[1:] != (preprocess.SIZE, preprocess.SIZE):
+            raise DigitkitError(f"classify_mnist expects (N, 28, 28) digits, got shape {batch.shape}")
+        if len(batch) == 0:
+            return np.empty((0, 10), np.float32)
+        feed = self._feed(batch)
+        if self._batch_one:
+            outputs = [self._session.run([self._output], {self._input: feed[i : i + 1]})[0] for i in range(len(feed))]
+            scores = np.concatenate(outputs, axis=0)
+        else:
+            scores = self._session.run([self._output], {self._input: feed})[0]
+        scores = np.asarray(scores, dtype=np.float32).reshape(len(batch), -1)
+        if self.spec.output == "probabilities":
+            return scores
+        return _softmax(scores)
+
+    def _feed(self, batch: np.ndarray) -> np.ndarray:
+        """[0, 1] white-on-black digits -> the tensor the model's metadata asks for, in one multiply-add."""
+        spec = self.spec
+        if (spec.height, spec.width) != batch.shape[1:]:
+            import cv2
+
+            batch = np.stack([cv2.resize(d, (spec.width, spec.height), interpolation=cv2.INTER_AREA) for d in batch])
+        x = batch * self._scale
+        x += self._offset
+        x = x[:, None] if spec.layout == "NCHW" else x[..., None]
+        return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def _read_spec(session, path: Path) -> ModelSpec:
+    """The model's own description of its input: digitkit's keys, else ONNX's standard image metadata."""
+    meta = dict(session.get_modelmeta().custom_metadata_map or {})
+    try:
+        spec = ModelSpec.from_metadata(meta)
+    except (ValueError, KeyError, TypeError, IndexError) as exc:
+        raise ModelError(f"{path}: unreadable digitkit metadata ({type(exc).__name__}: {exc})") from None
+    ours = any(k.startswith(PREFIX) for k in meta)
+    if not ours and meta.get("Image.NominalPixelRange") == "NominalRange_0_255":
+        spec = dataclasses.replace(spec, pixel_scale=255.0)  # e.g. the ONNX Model Zoo's MNIST model
+    if spec.std == 0 or not np.isfinite([spec.mean, spec.std, spec.pixel_scale]).all():
+        raise ModelError(f"{path}: metadata gives an unusable normalisation (mean {spec.mean}, std {spec.std})")
+    if spec.layout not in ("NCHW", "NHWC"):
+        raise ModelError(f"{path}: metadata layout {spec.layout!r} is not NCHW or NHWC")
+    return spec
+
+
+def _softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def _provider_name(provider: str) -> str:
+    return PROVIDER_NAMES.get(provider.lower(), provider)
+
+
+def _short_name(provider_name: str) -> str:
+    for short, full in PROVIDER_NAMES.items():
+        if full == provider_name:
+            return short
+    return provider_name
+
+
+def _resolve_guard(guard: bool | str | os.PathLike[str]) -> Path | None:
+    """True: the shipped guard if there is one; False: none; a path: that file."""
+    if guard is False or guard is None:
+        return None
+    if guard is True:
+        path = MODELS_DIR / GUARD
+        if not path.is_file():
+            log.info("no digit guard (%s) next to the models: non-digits are refused by confidence alone", GUARD)
+            return None
+        return path
+    path = Path(guard)
+    if not path.is_file():
+        raise ModelError(f"{path}: no such guard model file")
+    return path
+
+
+def _open_session(path: Path, provider: str, threads: int | None, quiet: bool = False):
+    """Create the session; ``auto`` walks AUTO_ORDER and keeps the first provider that really loads."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # errors only: a failed CUDA load is reported through our log instead
+    if threads is not None:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    available = ort.get_available_providers()
+    if provider == "auto":
+        candidates = [_provider_name(p) for p in AUTO_ORDER]
+    else:
+        name = _provider_name(provider)
+        if name not in available:
+            raise ProviderError(
+                f"execution provider {provider!r} is not available in this onnxruntime build "
+                f"(available: {', '.join(_short_name(p) for p in available)})"
+            )
+        candidates = [name]
+    reasons = []
+    for name in candidates:
+        if name not in available:
+            reasons.append(f"{_short_name(name)}: not in this onnxruntime build")
+            continue
+        chain = [name] if name == "CPUExecutionProvider" else [name, "CPUExecutionProvider"]
+        session = _create(ort, path, options, chain)
+        if session.get_providers()[0] != name:
+            reasons.append(f"{_short_name(name)}: failed to initialise (driver or library missing)")
+            continue
+        reason = "requested" if provider != "auto" else "first that works in order " + " → ".join(AUTO_ORDER)
+        if reasons:
+            reason += " (" + "; ".join(reasons) + ")"
+        if not quiet:
+            log.info("%s runs on %s: %s", path.name, _short_name(name), reason)
+        return session, _short_name(name), reason
+    raise ProviderError(f"no execution provider could run {path.name}: " + "; ".join(reasons))
+
+
+def _create(ort, path: Path, options, providers: list[str]):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a provider that is not there is reported through our log instead
+            return ort.InferenceSession(str(path), sess_options=options, providers=providers)
+    except Exception as exc:  # onnxruntime raises its own exception types for a bad file
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{path}: not a loadable ONNX model ({message})") from None
+
+
+def _check_shapes(session, spec: ModelSpec, path: Path) -> tuple[str, str, bool]:
+    """One image input shaped like the spec, one output of 10 scores; returns (input, output, batch_one)."""
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+    if len(inputs) != 1:
+        raise ModelError(f"{path}: expected a model with one input, found {len(inputs)}")
+    shape = list(inputs[0].shape)
+    if len(shape) != 4:
+        raise ModelError(f"{path}: input {inputs[0].name!r} has shape {shape}, expected 4 dimensions (N, 1, 28, 28)")
+    expected = [1, spec.height, spec.width] if spec.layout == "NCHW" else [spec.height, spec.width, 1]
+    for got, want in zip(shape[1:], expected, strict=True):
+        if isinstance(got, int) and got != want:
+            layout = "N,1,H,W" if spec.layout == "NCHW" else "N,H,W,1"
+            raise ModelError(
+                f"{path}: input shape {shape} does not fit a {spec.height}×{spec.width} grey digit ({layout})"
+            )
+    if "float" not in inputs[0].type:
+        raise ModelError(f"{path}: input type {inputs[0].type}, expected float")
+    out_shape = list(outputs[0].shape)
+    classes = out_shape[-1] if out_shape else None
+    if isinstance(classes, int) and classes != len(spec.labels):
+        raise ModelError(f"{path}: output shape {out_shape} has {classes} classes, expected {len(spec.labels)}")
+    batch_one = isinstance(shape[0], int) and shape[0] == 1
+    return inputs[0].name, outputs[0].name, batch_one

@@ -1,0 +1,225 @@
+"""Recognizer: loading any ONNX digit model, providers, batching, refusing, and clear errors."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+from conftest import ZOO_MODEL, ZOO_MODEL_BATCH
+
+from digitkit.runtime.errors import DigitkitError
+from digitkit.runtime.recognizer import (
+    DEFAULT_MIN_CONFIDENCE,
+    ModelError,
+    Prediction,
+    ProviderError,
+    Recognizer,
+    shipped_model_path,
+)
+
+onnx = pytest.importorskip("onnx")
+
+
+def _shipped_or_skip(precision: str = "int8"):
+    path = shipped_model_path("cnn", precision)
+    if not path.is_file():
+        pytest.skip(f"shipped model {path.name} not exported yet")
+    return path
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    _shipped_or_skip("int8")
+    return Recognizer(precision="int8", threads=1)
+
+
+@pytest.fixture(scope="module")
+def zoo(shared_dir):
+    return Recognizer(ZOO_MODEL, threads=1, min_confidence=0.0, guard=False)
+
+
+@pytest.fixture(scope="module")
+def test_digits(mnist_test_u8):
+    images, labels = mnist_test_u8
+    return images[:1000], labels[:1000]
+
+
+def test_zoo_model_batch_one_only_is_looped(zoo, test_digits):
+    images, labels = test_digits
+    assert zoo._batch_one  # its input is declared [1, 1, 28, 28]
+    probs = zoo.classify_mnist(images[:300].astype(np.float32) / 255)
+    assert probs.shape == (300, 10) and np.allclose(probs.sum(axis=1), 1, atol=1e-4)
+    assert np.mean(probs.argmax(axis=1) == labels[:300]) >= 0.97
+
+
+def test_zoo_metadata_is_read(zoo, shared_dir):
+    # opset-7 file says NominalRange_0_255 in its standard image metadata: fed 0..255, not 0..1
+    assert zoo.spec.pixel_scale == 255.0
+    other = Recognizer(ZOO_MODEL_BATCH, threads=1, guard=False)
+    assert other.spec.pixel_scale == 1.0  # no metadata: the conventional defaults
+
+
+def test_both_zoo_files_agree(zoo, shared_dir, test_digits):
+    x = test_digits[0][:50].astype(np.float32) / 255
+    other = Recognizer(ZOO_MODEL_BATCH, threads=1, guard=False)
+    assert np.array_equal(zoo.classify_mnist(x).argmax(1), other.classify_mnist(x).argmax(1))
+
+
+def test_predict_pictures_with_a_third_party_model(zoo, test_digits):
+    images, labels = test_digits
+    pictures = [255 - np.kron(x, np.ones((4, 4), np.uint8)) for x in images[:200]]  # black on white, 112×112
+    predictions = zoo.predict_batch(pictures)
+    assert np.mean([p.digit == y for p, y in zip(predictions, labels[:200], strict=True)]) >= 0.96
+
+
+def test_shipped_models_are_accurate_through_the_picture_path(shipped, test_digits):
+    images, labels = test_digits
+    predictions = shipped.predict_batch(list(images))
+    forced = np.mean([int(np.argmax(p.probabilities)) == y for p, y in zip(predictions, labels, strict=True)])
+    assert forced >= 0.99
+    kept = [p for p in predictions if p.status == "ok"]
+    assert len(kept) >= 0.97 * len(images)
+
+
+def test_fp32_and_int8_agree(test_digits):
+    _shipped_or_skip("fp32")
+    _shipped_or_skip("int8")
+    x = test_digits[0][:500].astype(np.float32) / 255
+    fp32 = Recognizer(precision="fp32", threads=1).classify_mnist(x).argmax(1)
+    int8 = Recognizer(precision="int8", threads=1).classify_mnist(x).argmax(1)
+    assert np.mean(fp32 == int8) >= 0.99
+
+
+def test_prediction_fields(zoo, test_digits):
+    p = zoo.predict(test_digits[0][0])
+    assert isinstance(p, Prediction) and p.status == "ok" and p.digit == int(test_digits[1][0])
+    assert p.probabilities.shape == (10,) and p.mnist.shape == (28, 28)
+    assert p.confidence == pytest.approx(float(p.probabilities.max()))
+    assert p.top(3)[0] == (p.digit, pytest.approx(p.confidence))
+
+
+def test_blank_picture_is_no_digit(zoo):
+    p = zoo.predict(np.full((100, 100), 255, np.uint8))
+    assert p.status == "no digit" and p.digit is None and p.mnist is None and p.confidence == 0.0
+
+
+def test_min_confidence_refuses_instead_of_guessing(shared_dir, test_digits):
+    strict = Recognizer(ZOO_MODEL_BATCH, threads=1, min_confidence=0.999, guard=False)
+    predictions = strict.predict_batch(list(test_digits[0][:200]))
+    unsure = [p for p in predictions if p.status == "not sure"]
+    assert unsure, "some MNIST digit should fall under 99.9% confidence"
+    for p in predictions:
+        if p.confidence < 0.999:
+            assert p.status == "not sure" and p.digit is None and p.mnist is not None
+        else:
+            assert p.status == "ok" and p.digit == int(np.argmax(p.probabilities))
+
+
+def test_default_min_confidence_is_a_probability():
+    assert 0.0 < DEFAULT_MIN_CONFIDENCE < 1.0
+
+
+def test_predict_batch_keeps_order_and_blanks(zoo, test_digits):
+    images, labels = test_digits
+    batch = [images[0], np.zeros((28, 28), np.uint8), images[1]]
+    out = zoo.predict_batch(batch)
+    assert [p.status for p in out] == ["ok", "no digit", "ok"]
+    assert out[0].digit == labels[0] and out[2].digit == labels[1]
+
+
+def test_cpu_provider_and_threads(shared_dir):
+    r = Recognizer(ZOO_MODEL_BATCH, provider="cpu", threads=1, guard=False)
+    assert r.provider == "cpu" and r.threads == 1
+
+
+def test_auto_provider_logs_its_choice(shared_dir, caplog):
+    with caplog.at_level(logging.INFO, logger="digitkit.runtime"):
+        r = Recognizer(ZOO_MODEL_BATCH, guard=False)
+    assert r.provider in ("cuda", "cpu")
+    assert any(r.provider in rec.getMessage() and "cuda" in rec.getMessage() for rec in caplog.records)
+
+
+def test_unavailable_provider_is_a_clear_error(shared_dir):
+    with pytest.raises(ProviderError, match="not available.*available: "):
+        Recognizer(ZOO_MODEL_BATCH, provider="tensorrt-imaginary", guard=False)
+
+
+def test_missing_model(tmp_path):
+    with pytest.raises(ModelError, match="no such model file"):
+        Recognizer(tmp_path / "none.onnx")
+
+
+def test_not_an_onnx_file(tmp_path):
+    path = tmp_path / "fake.onnx"
+    path.write_bytes(b"not a protobuf at all" * 10)
+    with pytest.raises(ModelError, match="not a loadable ONNX model"):
+        Recognizer(path, guard=False)
+
+
+def _model_with_shapes(path, input_shape, output_classes):
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, input_shape)
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", output_classes])
+    flat = helper.make_node("Flatten", ["x"], ["f"])
+    weight = helper.make_tensor(
+        "w",
+        TensorProto.FLOAT,
+        [int(np.prod(input_shape[1:])), output_classes],
+        np.zeros(int(np.prod(input_shape[1:])) * output_classes, np.float32),
+    )
+    matmul = helper.make_node("MatMul", ["f", "w"], ["y"])
+    graph = helper.make_graph([flat, matmul], "g", [x], [y], initializer=[weight])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("shape", "classes", "message"),
+    [
+        (["N", 3, 32, 32], 10, "does not fit a 28×28 grey digit"),
+        (["N", 784], 10, "expected 4 dimensions"),
+        (["N", 1, 28, 28], 7, "has 7 classes"),
+    ],
+)
+def test_wrong_shaped_model_is_named(tmp_path, shape, classes, message):
+    path = _model_with_shapes(tmp_path / "wrong.onnx", shape, classes)
+    with pytest.raises(ModelError, match=message):
+        Recognizer(path, guard=False)
+
+
+def test_a_well_shaped_generic_model_loads(tmp_path):
+    path = _model_with_shapes(tmp_path / "ok.onnx", ["N", 1, 28, 28], 10)
+    r = Recognizer(path, guard=False, min_confidence=0.0)
+    assert r.classify_mnist(np.zeros((3, 28, 28), np.float32)).shape == (3, 10)
+
+
+def test_classify_mnist_checks_its_input(zoo):
+    with pytest.raises(DigitkitError, match="expects \\(N, 28, 28\\)"):
+        zoo.classify_mnist(np.zeros((2, 32, 32), np.float32))
+
+
+def test_bad_arguments(shared_dir):
+    with pytest.raises(DigitkitError, match="precision"):
+        Recognizer(ZOO_MODEL, precision="int4")
+    with pytest.raises(DigitkitError, match="threads"):
+        Recognizer(ZOO_MODEL, threads=0)
+    with pytest.raises(DigitkitError, match="min_confidence"):
+        Recognizer(ZOO_MODEL, min_confidence=1.5)
+
+
+def test_auto_falls_back_to_cpu_when_cuda_does_not_start(shared_dir, monkeypatch, caplog):
+    """A CUDA build whose driver is missing: onnxruntime lists CUDA but the session runs on CPU."""
+    import onnxruntime
+
+    monkeypatch.setattr(
+        onnxruntime, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    )
+    with caplog.at_level(logging.INFO, logger="digitkit.runtime"):
+        r = Recognizer(ZOO_MODEL_BATCH, guard=False)
+    assert r.provider == "cpu"
+    assert "cuda: failed to initialise" in r.provider_reason
+    assert any("cuda: failed to initialise" in rec.getMessage() for rec in caplog.records)
