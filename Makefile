@@ -19,7 +19,9 @@ setup: $(STAMP)
 run: setup
 	$(BIN)/digitkit data
 	$(BIN)/digitkit train --preset quick --out $(RUN) --resume
-	$(BIN)/digitkit evaluate $(RUN)/checkpoint.pt
+	$(BIN)/digitkit export $(RUN)/checkpoint.pt --out $(RUN)/model.onnx
+	$(BIN)/digitkit quantize $(RUN)/model.onnx
+	$(BIN)/digitkit verify $(RUN)/model.onnx $(RUN)/model.int8.onnx --checkpoint $(RUN)/checkpoint.pt
 
 # Xvfb, xdotool and fonts for the real-window app tests (skipped with a reason when absent)
 gui-deps:

@@ -50,7 +50,12 @@ class ModelFiles:
         rows = []
         for label, path in self.labelled().items():
             if path is not None and path.is_file():
-                rows.append({"model": label, "file": path.name, "bytes": path.stat().st_size})
+                row = {"model": label, "file": path.name, "bytes": path.stat().st_size}
+                rows.append(row | {"test_accuracy": _recorded_accuracy(path)})
+        by_label = {r["model"]: r["test_accuracy"] for r in rows}
+        for r in rows:  # an .ort file is its .onnx converted losslessly: the same accuracy
+            if r["model"].endswith("(.ort)"):
+                r["test_accuracy"] = by_label.get(r["model"].replace("(.ort)", "(.onnx)"))
         return rows
 
     def labelled(self) -> dict[str, Path | None]:
@@ -64,6 +69,19 @@ class ModelFiles:
             "tiny fp32 (.ort)": self.tiny_ort,
             "tiny int8 (.ort)": self.tiny_int8_ort,
         }
+
+
+def _recorded_accuracy(path: Path) -> float | None:
+    """The MNIST test accuracy the export stage wrote into the model's metadata (None if it did not)."""
+    if path.suffix != ".onnx":
+        return None
+    try:
+        import onnxruntime
+
+        props = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"]).get_modelmeta()
+        return float(props.custom_metadata_map["digitkit.test_accuracy"])
+    except Exception:  # no metadata, or not readable: the size still stands
+        return None
 
 
 def _existing(path: Path) -> Path | None:

@@ -157,10 +157,11 @@ def sizes_figure(results: dict) -> Figure | None:
     names = [f"{s['model']}" for s in sizes]
     kib = [s["bytes"] / 1024 for s in sizes]
     ax.barh(names, kib, color=["#4c72b0" if "fp32" in n else "#dd8452" for n in names])
-    for y, value in enumerate(kib):
-        ax.text(value, y, f" {value:.0f} KiB", va="center", fontsize=8)
+    for y, (value, s) in enumerate(zip(kib, sizes, strict=True)):
+        accuracy = f", {s['test_accuracy'] * 100:.2f}% on MNIST test" if s.get("test_accuracy") else ""
+        ax.text(value, y, f" {value:.0f} KiB{accuracy}", va="center", fontsize=8)
     ax.set_xlabel("size on disk, KiB")
-    ax.set_xlim(0, max(kib) * 1.2)
+    ax.set_xlim(0, max(kib) * 1.55)
     ax.invert_yaxis()
     ax.grid(True, axis="x", alpha=0.3)
     ax.set_title("Model files on disk (blue fp32, orange int8)")

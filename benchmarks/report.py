@@ -161,8 +161,15 @@ def sizes_section(results: dict) -> list[str]:
     sizes = results["models"]["sizes"]
     if not sizes:
         return []
-    body = [[s["model"], f"`{s['file']}`", f"{s['bytes'] / 1024:.1f}"] for s in sizes]
-    return ["## Model sizes on disk", "", *_table(["model", "file", "KiB"], body)]
+    body = [
+        [s["model"], f"`{s['file']}`", f"{s['bytes'] / 1024:.1f}", _accuracy(s.get("test_accuracy"))] for s in sizes
+    ]
+    header = ["model", "file", "KiB", "MNIST test accuracy (from the model's metadata)"]
+    return ["## Model sizes on disk", "", *_table(header, body)]
+
+
+def _accuracy(value: float | None) -> str:
+    return f"{value * 100:.2f}%" if value is not None else "–"
 
 
 def int8_reason(flags: list[str], speedups: list[float]) -> str:

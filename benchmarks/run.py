@@ -309,8 +309,8 @@ def run_benchmark(
         "config": asdict(replace(config, threads=config.thread_counts())),
         "machine": machine,
         "models": {
-            "source": models.source,
-            "fp32": str(models.fp32),
+            "source": _shown(Path(models.source)),
+            "fp32": _shown(models.fp32),
             "input": model_input.name,
             "fixed_batch": model_input.fixed_batch,
             "spec": {k: v for k, v in asdict(model_input.spec).items() if k != "labels"},
@@ -330,6 +330,14 @@ def run_benchmark(
         results["plots"] = _plots(results, out_dir, log)
         atomic_write_json(out_dir / "results.json", results)
     return results
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the working directory when it is inside it (results get committed)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _pipeline(config: BenchConfig, models: ModelFiles, log: Callable[[str], None]) -> tuple[list[dict], str | None]:

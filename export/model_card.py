@@ -57,6 +57,19 @@ def _recipe(meta: dict[str, str]) -> str:
     )
 
 
+def _speed(choice_json: Path) -> str:
+    choice = _load(choice_json)
+    if not choice:
+        return ""
+    row = next((r for r in choice["alternatives"] if r["settings"] == choice["chosen"]), None)
+    if row is None:
+        return ""
+    return (
+        f" Batch-1 latency on the development CPU (AVX2, 1 thread): {row['latency_batch1_ms']:.3f} ms vs "
+        f"{choice['fp32']['latency_batch1_ms']:.3f} ms fp32 ({row['latency_ratio']:.2f}× the fp32 time)."
+    )
+
+
 def model_card(folder: str | os.PathLike[str]) -> str:
     folder = Path(folder)
     rows = _model_rows(folder)
@@ -125,6 +138,7 @@ def model_card(folder: str | os.PathLike[str]) -> str:
             f"{'reduce_range' if q.get('reduce_range') else 'full 8-bit range'}, {q.get('method')} calibration on "
             f"{r['metadata'].get('digitkit.calibration', '?')}; after `quant_pre_process`."
             + (f" Alternatives measured: `{choice.name}`." if choice.is_file() else "")
+            + _speed(folder / f"{stem}.quantization-choice.json")
         )
     lines += ["", "## Opset", "", OPSET_NOTE, "", "## Mobile", ""]
     for r in rows:

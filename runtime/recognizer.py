@@ -204,12 +204,22 @@ class Recognizer:
         if len(batch) == 0:
             return np.empty((0, 10), np.float32)
         feed = self._feed(batch)
-        if self._batch_one:
-            outputs = [self._session.run([self._output], {self._input: feed[i : i + 1]})[0] for i in range(len(feed))]
-            scores = np.concatenate(outputs, axis=0)
-        else:
-            scores = self._session.run([self._output], {self._input: feed})[0]
+        try:
+            if self._batch_one:
+                outputs = [
+                    self._session.run([self._output], {self._input: feed[i : i + 1]})[0] for i in range(len(feed))
+                ]
+                scores = np.concatenate(outputs, axis=0)
+            else:
+                scores = self._session.run([self._output], {self._input: feed})[0]
+        except Exception as exc:  # onnxruntime's own error types: a model that loads but cannot run
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"{self.model_path}: failed to run ({message})") from None
         scores = np.asarray(scores, dtype=np.float32).reshape(len(batch), -1)
+        if scores.shape[1] != len(self.spec.labels):
+            raise ModelError(
+                f"{self.model_path}: gave {scores.shape[1]} scores per digit, expected {len(self.spec.labels)}"
+            )
         if self.spec.output == "probabilities":
             return scores
         return _softmax(scores)

@@ -165,9 +165,22 @@ class AppWindow:
             time.sleep(0.05)
         raise AssertionError(f"expected {count} events in {self.log}, got {len(self.events())}")
 
-    def screenshot(self, path: Path) -> None:
-        """The window as a PNG (ImageMagick's import)."""
-        subprocess.run(["import", "-window", self.window, str(path)], env=self.env, check=True, timeout=60)
+    def screenshot(self, path: Path, attempts: int = 5) -> None:
+        """The window as a PNG: the screen (ImageMagick's import) cropped to the window.
+
+        Retried while the capture is blank (it can catch Qt between a resize and a paint).
+        """
+        import cv2
+
+        x, y, width, height = self.geometry()
+        for _ in range(attempts):
+            command = ["import", "-window", "root", "-crop", f"{width}x{height}+{x}+{y}", "+repage", str(path)]
+            subprocess.run(command, env=self.env, check=True, timeout=60)
+            picture = cv2.imread(str(path))
+            if picture is not None and picture.std() > 10:
+                return
+            time.sleep(0.5)
+        raise RuntimeError(f"the screenshot {path} stayed blank")
 
     def quit(self, timeout: float = 20.0) -> tuple[int, str]:
         """Press q; returns (exit code, stderr)."""

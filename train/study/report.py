@@ -98,6 +98,22 @@ def _search_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def _cpu_lines(models: list[dict[str, Any]]) -> list[str]:
+    """CPU seconds per process: what the wall time would be on an idle machine (each process is single-threaded)."""
+    lanes: dict[str, float] = {}
+    for m in models:
+        cpu = m.get("schedule", {}).get("cpu_seconds")
+        if cpu is None:
+            return []
+        lanes[m["schedule"]["process"]] = lanes.get(m["schedule"]["process"], 0.0) + cpu
+    parts = ", ".join(f"{lane} process {_duration(seconds)}" for lane, seconds in sorted(lanes.items()))
+    return [
+        f"CPU time used by the models' jobs: {parts}. Each process runs one thread, so on an otherwise idle "
+        f"2-core machine the run would take about {_duration(max(lanes.values()))} plus start-up and the report.",
+        "",
+    ]
+
+
 def write_report(results: dict[str, Any], out: Path, test_images: np.ndarray) -> Path:
     from digitkit.train.study.figures import draw_all
 
@@ -126,6 +142,7 @@ def write_report(results: dict[str, Any], out: Path, test_images: np.ndarray) ->
             else ""
         ),  # fmt: skip
         "",
+        *_cpu_lines(models),
         "## Summary",
         "",
         summary_table(models),
