@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
-	$(BIN)/pip install -e ".[train,dev]"
+	$(BIN)/pip install -e ".[train,bench,dev]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -22,6 +22,7 @@ run: setup
 	$(BIN)/digitkit export $(RUN)/checkpoint.pt --out $(RUN)/model.onnx
 	$(BIN)/digitkit quantize $(RUN)/model.onnx
 	$(BIN)/digitkit verify $(RUN)/model.onnx $(RUN)/model.int8.onnx --checkpoint $(RUN)/checkpoint.pt
+	$(BIN)/digitkit bench --quick --model $(RUN)/model.onnx --checkpoint $(RUN)/checkpoint.pt --out $(RUN)/bench
 
 # Xvfb, xdotool and fonts for the real-window app tests (skipped with a reason when absent)
 gui-deps:

@@ -14,8 +14,10 @@ so it imports nothing heavy at module level.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -103,9 +105,13 @@ def _child(kind: str, model: str, height: int, width: int) -> dict:
 def measure(kind: str, model: Path, height: int = 28, width: int = 28, timeout: float = 300) -> dict:
     """One fresh process: the child's own timings plus the wall time from spawn to exit."""
     command = [sys.executable, "-m", "digitkit.benchmarks.cold_start", kind, str(model), str(height), str(width)]
-    start = time.perf_counter()
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout)
-    wall = time.perf_counter() - start
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="digitkit-cold-") as cache:
+        # torch.compile keeps compiled kernels on disk between processes: an empty cache makes it a real cold start
+        env["TORCHINDUCTOR_CACHE_DIR"] = cache
+        start = time.perf_counter()
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
+        wall = time.perf_counter() - start
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
         raise RuntimeError(lines[-1] if lines else f"exit status {proc.returncode}")

@@ -1,4 +1,4 @@
-"""Train the digit guard: a tiny CNN that tells a digit from a non-digit.
+"""Train the digit guard: a small CNN (about 24k parameters) that tells a digit from a non-digit.
 
 A digit classifier's softmax is confident on things that are not digits (an
 "H" is a sure 4, a "T" a sure 7), so a confidence threshold alone cannot
@@ -11,8 +11,10 @@ multiplies that into the prediction's confidence.
 
     python -m digitkit.benchmarks.guard            # writes runtime/models/digitkit-guard.onnx
 
-Needs the train extra (torch, onnx). The evaluation (robustness.py) uses
-other seeds and all eight fonts.
+The defaults are what produced the shipped file (seed 1234, one thread,
+about 10 minutes on two shared cores). Needs the train extra (torch, onnx).
+The evaluation (robustness.py) uses other seeds and all eight fonts; the
+threshold is chosen on train[50000:], which the guard never saw.
 """
 
 from __future__ import annotations

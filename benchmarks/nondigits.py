@@ -97,7 +97,11 @@ def scribble(rng: np.random.Generator, size: int) -> np.ndarray:
     for _ in range(steps):
         velocity = 0.75 * velocity + rng.normal(0, turn, 2)
         velocity *= size * 0.025 / max(np.linalg.norm(velocity), 1e-6)
-        position = np.clip(position + velocity, size * 0.15, size * 0.85)
+        position = position + velocity
+        for axis in range(2):  # bounce off the margins (clipping would slide along them: a 7 or an L)
+            if not size * 0.15 <= position[axis] <= size * 0.85:
+                velocity[axis] = -velocity[axis]
+                position[axis] = np.clip(position[axis], size * 0.15, size * 0.85)
         points.append(position.copy())
     pts = np.array(points, np.int32).reshape(-1, 1, 2)
     cv2.polylines(picture, [pts], False, ink, _thickness(rng, size), cv2.LINE_AA)

@@ -133,7 +133,7 @@ def cold_start_figure(results: dict) -> Figure | None:
     ax.set_xlabel("seconds from spawn to exit of a fresh process")
     ax.set_xlim(0, max(left) * 1.18)
     ax.invert_yaxis()
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=4, fontsize=8, frameon=False)
     ax.grid(True, axis="x", alpha=0.3)
     ax.set_title("Cold start: import → load → first prediction")
     rss = [c["peak_rss_mib"] for c in ran]

@@ -39,16 +39,30 @@ def _series(rows: list[dict]) -> dict[tuple[str, int], dict[int, dict]]:
     return dict(sorted(series.items(), key=lambda kv: kv[0][1]))
 
 
+def _stalled(results: dict) -> set[tuple[str, int]]:
+    """(model, threads) where eager PyTorch stalled, so speed-ups against it mean nothing."""
+    out = set()
+    for key in results["summary"]:
+        if "eager_stalled_threads" in key:
+            out.add(("tiny" if key.startswith("tiny_") else "cnn", int(key.rsplit("threads", 1)[1])))
+    return out
+
+
 def latency_section(results: dict) -> list[str]:
-    rows = results["latency"]
+    rows = [dict(r) for r in results["latency"]]  # copies: the ratios left out below stay in results.json
     batches = sorted({r["batch"] for r in rows})
+    stalled = _stalled(results)
     out = [
         "## Model latency",
         "",
         "Median (p50) milliseconds per call for a batch of 28×28 digits; in brackets the speed-up over PyTorch eager "
-        "on the same weights, measured in the same run (higher is better).",
+        "on the same weights, measured in the same run (higher is better)"
+        + (", left out where eager PyTorch stalled (see the summary)." if stalled else "."),
         "",
     ]
+    for r in rows:
+        if (r["model"], r["threads"]) in stalled:
+            r["speedup_vs_eager"] = None
     body = []
     for (label, threads), by_batch in _series(rows).items():
         cells = []
@@ -173,51 +187,62 @@ def _accuracy(value: float | None) -> str:
 
 
 def int8_reason(flags: list[str], speedups: list[float]) -> str:
-    """Why int8 is (or is not) faster here, from the CPU's vector extensions."""
+    """Why int8 is (or is not) faster than fp32 here, from the CPU's vector extensions."""
     vnni = [f for f in flags if "vnni" in f or f == "amx_int8"]
+    if min(speedups) > 1.05:
+        verdict = "int8 is faster at every measured point"
+    elif max(speedups) < 0.95:
+        verdict = "int8 is slower at every measured point"
+    else:
+        verdict = "the difference is small or mixed"
     if vnni:
         why = (
-            f"This CPU has {', '.join(vnni)}: int8 dot products are one instruction (VPDPBUSD), so int8 convolutions "
-            "can beat fp32"
+            f"this CPU has {', '.join(vnni)}, so an int8 multiply-accumulate is one instruction (VPDPBUSD) on four "
+            "times as many values per register as fp32; what int8 loses is the requantisation inside each int8 "
+            "convolution, which wins only on wide layers: on thin ones (the tiny model's 1-channel input layer and "
+            "depthwise 3×3 convolutions) onnxruntime's QLinearConv is slower than its fp32 Conv"
         )
     elif "avx2" in flags:
         why = (
-            "This CPU has AVX2 but no VNNI: each int8 multiply-accumulate takes three instructions "
-            "(VPMADDUBSW, VPMADDWD, VPADDD), which eats most of int8's 4× data advantage"
+            "this CPU has AVX2 but no VNNI: each int8 multiply-accumulate takes three instructions "
+            "(VPMADDUBSW, VPMADDWD, VPADDD), which eats most of int8's 4× data advantage, and the "
+            "Quantize/DequantizeLinear steps cost extra on a model this small"
         )
     else:
-        why = "This CPU has no AVX2/VNNI int8 dot-product instructions"
-    verdict = (
-        "int8 is faster at every measured point."
-        if min(speedups) > 1.05
-        else "int8 is slower at every measured point."
-        if max(speedups) < 0.95
-        else "the difference is small or mixed."
-    )
-    return (
-        f"{why}; and on a model this small the Quantize/DequantizeLinear steps at the graph's edges and per-call "
-        f"overhead weigh as much as the arithmetic. Here {verdict} int8's other gain is size on disk (see below)."
-    )
+        why = "this CPU has no AVX2 or VNNI int8 dot-product instructions"
+    return f"Here {verdict}: {why}. int8's sure gain is size on disk (see below)."
 
 
 def summary_section(results: dict) -> list[str]:
     s = results["summary"]
     out = ["## Summary", ""]
+    caveat = " (busy machine: multi-threaded figures are unreliable, see above)" if _busy(results) else ""
     for key, value in s.items():
         if "ort_fp32_batch1_speedup_vs_eager" in key and value is not None:
             t = key.rsplit("threads", 1)[1]
             model = "the tiny model" if key.startswith("tiny_") else "the main model"
+            stalled = s.get(("tiny_" if key.startswith("tiny_") else "") + f"eager_stalled_threads{t}")
+            if stalled:
+                out.append(
+                    f"- At batch 1 with {t} threads, {model}: PyTorch eager stalled ({_ms(stalled['p50_ms'])} ms "
+                    f"against {_ms(stalled['single_thread_p50_ms'])} ms on one thread: its OpenMP threads wait on "
+                    "each other whenever one is descheduled, and other processes held the cores), so the speed-ups against it at "
+                    f"{t} threads measure that stall, not the backends."
+                )
+                continue
             out.append(
                 f"- onnxruntime fp32 at batch 1, {t} thread{'s' if t != '1' else ''}, {model}: "
-                f"{value:.1f}× faster than PyTorch eager on the same weights."
+                f"{value:.1f}× faster than PyTorch eager on the same weights" + (caveat if t != "1" else "") + "."
             )
-    int8 = {k: v for k, v in s.items() if k.startswith("ort_int8_vs_fp32") and v is not None}
-    if int8:
+    for prefix, model in (("", "main model"), ("tiny_", "tiny model")):
+        int8 = {k: v for k, v in s.items() if k.startswith(prefix + "ort_int8_vs_fp32") and v is not None}
+        if not int8:
+            continue
         parts = []
         for key, value in int8.items():
-            batch, threads = key.removeprefix("ort_int8_vs_fp32_speedup_batch").split("_threads")
-            parts.append(f"batch {batch}/{threads}t: {value:.2f}×")
-        out.append("- onnxruntime int8 speed relative to fp32 (>1: int8 faster): " + ", ".join(parts) + ".")
+            batch, threads = key.removeprefix(prefix + "ort_int8_vs_fp32_speedup_batch").split("_threads")
+            parts.append(f"batch {batch}/{threads}t {value:.2f}×")
+        out.append(f"- onnxruntime int8 vs fp32, {model} (>1: int8 faster): " + ", ".join(parts) + ".")
         out.append("  " + int8_reason(results["machine"]["cpu_flags"], list(int8.values())))
     if "fastest_batch1_single_thread" in s:
         f = s["fastest_batch1_single_thread"]
@@ -226,6 +251,17 @@ def summary_section(results: dict) -> list[str]:
         f = s["fastest_cold_start"]
         out.append(f"- Fastest cold start: {f['backend']} ({f['process_wall_s']:.2f} s from spawn to exit).")
     return out
+
+
+def _peak_load(machine: dict) -> float:
+    loads = (machine.get("load_average_at_start"), machine.get("load_average_at_end"))
+    return max((x[0] for x in loads if x), default=0.0)
+
+
+def _busy(results: dict) -> bool:
+    """Other processes wanted more CPU than the machine had to spare while the benchmark ran."""
+    machine = results["machine"]
+    return _peak_load(machine) > 0.75 * machine["usable_cores"]
 
 
 def markdown(results: dict) -> str:
@@ -240,8 +276,8 @@ def markdown(results: dict) -> str:
         f"Machine: {one_line(m)}" + (f", {load_end[0]:.2f} at end." if load_end else "."),
         "",
     ]
-    load = max((x[0] for x in (m.get("load_average_at_start"), load_end) if x), default=0.0)
-    if load > 0.75 * m["usable_cores"]:
+    if _busy(results):
+        load = _peak_load(m)
         lines += [
             f"**Busy machine**: the load average reached {load:.1f} on {m['usable_cores']} usable cores, so other "
             "processes shared the CPU. Ratios between backends measured side by side hold up better than absolute "

@@ -27,6 +27,7 @@ from digitkit.benchmarks.timing import Budget, summarise, time_calls
 from digitkit.runtime.errors import DigitkitError
 
 SCHEMA = "digitkit-bench-1"
+STALL_FACTOR = 5  # eager PyTorch this much slower with more threads than with one: stalled, not measured
 
 
 @dataclass(frozen=True)
@@ -253,9 +254,17 @@ def summarise_results(entries: list[dict], rows: list[dict], cold: list[dict]) -
             if model == "cnn" or (ort and eager):
                 speedup = round(eager / ort, 2) if ort and eager else None
                 summary[f"{prefix}ort_fp32_batch1_speedup_vs_eager_threads{t}"] = speedup
+            single = p50(BASELINE, 1, 1, model)
+            if t > 1 and eager and single and eager > STALL_FACTOR * single:
+                # more threads made eager PyTorch far slower: its OpenMP threads stalled (a busy machine), so the
+                # ratios against it at this thread count measure the stall, not the backends
+                summary[f"{prefix}eager_stalled_threads{t}"] = {"p50_ms": eager, "single_thread_p50_ms": single}
         for b in batches_seen:
             fp32, int8 = p50("onnxruntime-cpu-fp32", t, b), p50("onnxruntime-cpu-int8", t, b)
             summary[f"ort_int8_vs_fp32_speedup_batch{b}_threads{t}"] = round(fp32 / int8, 2) if fp32 and int8 else None
+            fp32, int8 = p50("onnxruntime-cpu-fp32", t, b, "tiny"), p50("onnxruntime-cpu-int8", t, b, "tiny")
+            if fp32 and int8:
+                summary[f"tiny_ort_int8_vs_fp32_speedup_batch{b}_threads{t}"] = round(fp32 / int8, 2)
     one = [r for r in rows if r["batch"] == 1 and r["threads"] == 1 and r["model"] == "cnn"]
     if one:
         best = min(one, key=lambda r: r["p50_ms"])

@@ -27,6 +27,15 @@ average pooling as `ReduceMean` with an `axes` input, which OpenCV 4.8 loads but
 `GlobalAveragePool`, which all of them run. So opset {OPSET} is the highest opset that every supported
 runtime loads and computes correctly."""
 
+REDUCE_RANGE_NOTE = """7-bit weights (`reduce_range`) are preferred whenever they are as faithful to fp32 as the best variant
+(the rule is in each `*.quantization-choice.md`): the deployment target is an x86-64 CPU with AVX2 and no
+VNNI, where onnxruntime runs uint8×int8 products through `vpmaddubsw`, which sums two products into 16 bits
+and saturates above 32,767. With 7-bit weights the worst pair is 2 × 255 × 64 = 32,640, so nothing saturates
+and the accuracy measured here holds there; with 8-bit weights it can reach 64,770. onnxruntime's
+quantization guide recommends reduce-range for U8S8 on AVX2/AVX-512 machines without VNNI. The machine that
+measured these figures is named in each quantization-choice report; if it has VNNI (or AMX) it cannot show
+that saturation, which is why the rule does not wait for a measurement to show it."""
+
 
 def _load(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text()) if path.is_file() else None
@@ -64,8 +73,12 @@ def _speed(choice_json: Path) -> str:
     row = next((r for r in choice["alternatives"] if r["settings"] == choice["chosen"]), None)
     if row is None:
         return ""
+    machine = choice.get("machine")
+    where = (
+        f"{machine['cpu']}, {', '.join(machine['flags']) or 'no int8 flags read'}" if machine else "CPU not recorded"
+    )
     return (
-        f" Batch-1 latency on the development CPU (AVX2, 1 thread): {row['latency_batch1_ms']:.3f} ms vs "
+        f" Batch-1 latency on the measuring CPU ({where}; 1 thread): {row['latency_batch1_ms']:.3f} ms vs "
         f"{choice['fp32']['latency_batch1_ms']:.3f} ms fp32 ({row['latency_ratio']:.2f}× the fp32 time)."
     )
 
@@ -135,12 +148,12 @@ def model_card(folder: str | os.PathLike[str]) -> str:
         lines.append(
             f"- `{r['model']}`: onnxruntime static quantization, {q.get('format')} format, {q.get('activations')} activations, "
             f"{q.get('weights')} weights, {'per-channel' if q.get('per_channel') else 'per-tensor'}, "
-            f"{'reduce_range' if q.get('reduce_range') else 'full 8-bit range'}, {q.get('method')} calibration on "
+            f"{'7-bit weights (reduce_range)' if q.get('reduce_range') else 'full 8-bit range'}, {q.get('method')} calibration on "
             f"{r['metadata'].get('digitkit.calibration', '?')}; after `quant_pre_process`."
             + (f" Alternatives measured: `{choice.name}`." if choice.is_file() else "")
             + _speed(folder / f"{stem}.quantization-choice.json")
         )
-    lines += ["", "## Opset", "", OPSET_NOTE, "", "## Mobile", ""]
+    lines += ["", REDUCE_RANGE_NOTE, "", "## Opset", "", OPSET_NOTE, "", "## Mobile", ""]
     for r in rows:
         mobile = r.get("mobile")
         if mobile:

@@ -17,6 +17,7 @@ _EXPORTS = {
     "PictureError": "images",
     "to_mnist": "preprocess",
     "find_digits": "preprocess",
+    "find_digit_rows": "preprocess",
     "DigitCrop": "preprocess",
     "Recognizer": "recognizer",
     "Prediction": "recognizer",

@@ -273,3 +273,24 @@ def test_rebuilt_torch_module_matches_onnxruntime_on_the_zoo_model(shared_dir):
         with torch.inference_mode():
             ours = module(torch.from_numpy(x)).numpy()
         np.testing.assert_allclose(ours, session.run(None, {"Input3": x})[0], atol=1e-3)
+
+
+def test_shipped_models_are_found_with_sizes_and_accuracy():
+    from digitkit.benchmarks.models import find_models, shipped_models_dir
+
+    if not (shipped_models_dir() / "digitkit-cnn.onnx").is_file():
+        pytest.skip("no shipped models yet (digitkit export writes them)")
+    sizes = {s["model"]: s for s in find_models().sizes()}
+    assert {"cnn fp32 (.onnx)", "cnn int8 (.onnx)", "tiny fp32 (.onnx)"} <= set(sizes)
+    assert sizes["cnn int8 (.onnx)"]["bytes"] < sizes["cnn fp32 (.onnx)"]["bytes"] / 2, "int8 weights are a quarter"
+    assert sizes["tiny fp32 (.onnx)"]["bytes"] < sizes["cnn fp32 (.onnx)"]["bytes"]
+    assert sizes["cnn fp32 (.onnx)"]["test_accuracy"] >= 0.99
+
+
+def test_int8_explanation_follows_the_cpu_flags():
+    from digitkit.benchmarks.report import int8_reason
+
+    avx2_only = int8_reason(["avx", "avx2", "fma"], [0.8, 0.9])
+    assert "slower" in avx2_only and "no VNNI" in avx2_only
+    vnni = int8_reason(["avx2", "avx512_vnni"], [2.1, 2.4])
+    assert "faster" in vnni and "avx512_vnni" in vnni
