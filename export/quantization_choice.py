@@ -200,27 +200,43 @@ def choice_markdown(result: dict[str, Any]) -> str:
         f"Rule: {result['rule']}.",
         "",
         f"Chosen: **{chosen['name']}**: test accuracy {chosen['test_accuracy'] * 100:.2f} % "
-        f"({chosen['accuracy_drop_pp']:+.2f} pp vs fp32), {chosen['fidelity_disagreements']} disagreements with fp32 "
+        f"({chosen['accuracy_drop_pp']:+.2f} pp vs fp32), {chosen['fidelity_disagreements']} argmax disagreement(s) with fp32 "
         f"on the 10,000 held-out training images, {chosen['bytes']:,} bytes.",
         "",
         f"fp32: test accuracy {fp32['test_accuracy'] * 100:.2f} %, {fp32['bytes']:,} bytes, batch-1 {fp32['latency_batch1_ms']:.3f} ms, "
         f"{fp32['throughput_img_s']:.0f} img/s at batch 500.",
         "",
-        "| weights | range | calibration | test acc % | drop pp | fidelity disagreements | mean abs dlogit | max abs int8 weight | worst vpmaddubsw pair | bytes | size vs fp32 | batch-1 time vs fp32 | throughput vs fp32 |",
+        "| weights | range | calibration | test acc % | drop pp | fidelity disagreements | mean abs dlogit | max abs int8 weight | worst-case vpmaddubsw pair (limit 32,767) | bytes | size vs fp32 | batch-1 time vs fp32 | throughput vs fp32 |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["alternatives"]:
         s = r["settings"]
         mark = " **(chosen)**" if s == result["chosen"] else ""
         pair = r.get("vpmaddubsw_pair_max")
-        pair_text = "?" if pair is None else f"{pair:,}{' (saturates)' if pair > VPMADDUBSW_MAX else ''}"
+        pair_text = (
+            "?" if pair is None else f"{pair:,}{' (can saturate without VNNI)' if pair > VPMADDUBSW_MAX else ''}"
+        )
         lines.append(
             f"| {'per-channel' if s['per_channel'] else 'per-tensor'}{mark} | {'7-bit (reduce_range)' if s['reduce_range'] else '8-bit'} | {s['method']} | "
             f"{r['test_accuracy'] * 100:.2f} | {r['accuracy_drop_pp']:+.2f} | {r['fidelity_disagreements']} | {r['fidelity_mean_abs_logit_diff']} | "
             f"{r.get('max_abs_int8_weight', '?')} | {pair_text} | "
             f"{r['bytes']:,} | {r['size_ratio'] * 100:.1f} % | {r['latency_ratio']:.2f}× | {r['throughput_ratio']:.2f}× |"
         )
-    can_show = machine.get("u8s8_can_saturate")
+    if machine.get("u8s8_can_saturate"):
+        here = "This measuring machine has no VNNI, so the 8-bit rows above already include any saturation."
+    elif machine.get("vnni"):
+        here = (
+            "This measuring machine has VNNI (it reports "
+            + ", ".join(f for f in machine["flags"] if f in ("avx512_vnni", "avx_vnni", "amx_int8"))
+            + "), so onnxruntime accumulates U8S8 products in 32 bits here and cannot show that saturation: the 8-bit "
+            "rows are what a VNNI CPU computes, not necessarily what the deployment CPU would. That is why the rule "
+            "prefers 7-bit weights instead of waiting for a measurement to show a loss."
+        )
+    else:
+        here = (
+            "Whether this measuring machine could show that saturation is unknown (no x86 AVX2 flags read), so the "
+            "rule prefers 7-bit weights instead of waiting for a measurement to show a loss."
+        )
     lines += [
         "",
         "## Why 7-bit weights are preferred",
@@ -228,20 +244,14 @@ def choice_markdown(result: dict[str, Any]) -> str:
         "On x86-64 with AVX2 or AVX-512 but no VNNI, onnxruntime computes U8S8 products with `vpmaddubsw`, which adds "
         "two u8×s8 products into a 16-bit integer and clamps anything above 32,767. The worst pair is 2 × 255 × max |w|: "
         "64,770 for 8-bit weights (|w| up to 127) but at most 32,640 for 7-bit weights (|w| <= 64), so with "
-        "`reduce_range` nothing can saturate and the figures above hold on the deployment CPU as measured. "
+        "`reduce_range` nothing can saturate and the accuracy figures above hold on the deployment CPU as measured. "
         f'onnxruntime\'s quantization guide ({ORT_GUIDE}, "When to use reduce-range and per-channel quantization?") says '
         'reduce-range "is designed for the U8S8 format on AVX2 and AVX512 (non-VNNI) machines to mitigate saturation '
         'issues" and that with per-channel weights on AVX2/AVX-512 machines "you will generally need to enable '
         'reduce-range as well"; the `quantize_static` docstring of onnxruntime 1.32 recommends `reduce_range=True` '
         "for x86/x64 CPUs without VNNI.",
         "",
-        (
-            "This measuring machine has no VNNI, so the 8-bit rows above already include any saturation."
-            if can_show
-            else "This measuring machine cannot show that saturation (VNNI or AMX accumulate in 32 bits, or no x86 "
-            "flags were read), so the 8-bit rows above are what a VNNI CPU computes, not what the deployment CPU "
-            "would: that is why the rule prefers 7-bit weights instead of waiting for a measurement to show the loss."
-        ),
+        here,
         "",
         "Entropy gives the same ranges as MinMax: `quantize_static` does not pass `num_bins` to onnxruntime's entropy "
         "calibrator, and at its default (128 histogram bins, 128 quantized bins) the KL search has a single candidate, "

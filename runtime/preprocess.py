@@ -48,6 +48,12 @@ NOISE_CONTRAST = 4.0  # on a grainy picture ink must stand this many noise level
 SPECKLED_COUNT = 30  # more components than this, none holding half of the ink: noise, not a digit
 PAPER_SIDE = 64  # the paper's light is estimated at about this resolution
 MARK_SHARE = 0.3  # in a number, a mark under this share of the tallest digit's height is punctuation
+FLAT_ASPECT = 2.5  # a component this many times wider than tall ...
+FLAT_HEIGHT = 0.35  # ... and under this share of the writing's typical height is a line piece or a digit's bar
+FLAT_BAR_WIDTH = 1.2  # a digit's bar is at most this share of the digit's box (an underline is wider)
+ROW_SIZE = (0.45, 2.0)  # a digit's height within this share of its row's median height
+ROW_SIZE_ONE = 1.3  # a very thin upright mark taller than this share of the row's median is a rule, not a "1"
+RULE_ASPECT = 12.0  # height over width beyond which an upright mark is too thin even for a "1"
 REFINE_BELOW = 40  # a digit smaller than this (working pixels) in a downscaled picture is looked at again
 
 
@@ -120,17 +126,22 @@ def find_digits(picture) -> list[DigitCrop]:
 
 def find_digit_rows(picture) -> list[list[DigitCrop]]:
     """``find_digits`` grouped by line of writing: rows top to bottom, each left to right."""
-    inked = find_ink(picture, max_side=READ_MAX_SIDE, stats=True)
+    # a page of several digits spreads its ink over several strokes by nature: the single-digit "speckled" gate
+    # (no stroke holding half of the ink) would refuse every such page with some paper grain
+    inked = find_ink(picture, max_side=READ_MAX_SIDE, stats=True, one_digit=False)
     if inked is None:
         return []
     keep = _significant_components(inked)
     if keep.size == 0:
         return []
     groups = _merge_pieces(inked, keep)
+    if not groups:
+        return []
     tallest = max(box[3] for _, box in groups)
     groups = [g for g in groups if g[1][3] >= MARK_SHARE * tallest]  # dots, commas, specks are not digits
     rows: list[list[DigitCrop]] = []
     for row in _reading_order(groups):
+        row = _plausible_digits(row)
         crops = []
         for ids, box in row:
             for part_box, part_mask in _split_touching(inked, ids, box):
@@ -142,12 +153,17 @@ def find_digit_rows(picture) -> list[list[DigitCrop]]:
     return rows
 
 
-def find_ink(picture, *, max_side: int = DIGIT_MAX_SIDE, stats: bool = False) -> Inked | None:
-    """Polarity, background removal, thresholds and components; None for a blank picture."""
-    return _find_ink(_grey(load_picture(picture)), max_side=max_side, stats=stats)
+def find_ink(picture, *, max_side: int = DIGIT_MAX_SIDE, stats: bool = False, one_digit: bool = True) -> Inked | None:
+    """Polarity, background removal, thresholds and components; None for a blank picture.
+
+    ``one_digit``: the picture should hold one digit, so ink scattered over many
+    specks with no stroke holding most of it is noise (None); a page of several
+    digits passes ``False``.
+    """
+    return _find_ink(_grey(load_picture(picture)), max_side=max_side, stats=stats, one_digit=one_digit)
 
 
-def _find_ink(grey: np.ndarray, *, max_side: int, stats: bool = False) -> Inked | None:
+def _find_ink(grey: np.ndarray, *, max_side: int, stats: bool = False, one_digit: bool = True) -> Inked | None:
     height, width = grey.shape
     scale = 1.0
     if max(height, width) > max_side:
@@ -176,7 +192,7 @@ def _find_ink(grey: np.ndarray, *, max_side: int, stats: bool = False) -> Inked 
     total = int(strong_area.sum())
     if total < MIN_INK_SHARE * ink.size:
         return None
-    if count > SPECKLED_COUNT and strong_area.max() < 0.5 * total:
+    if one_digit and count > SPECKLED_COUNT and strong_area.max() < 0.5 * total:
         return None  # ink scattered over many specks (noise), no stroke holds most of it
     floor = int(2.5 * sigma) if sigma > NOISY else 0
     return Inked(ink, labels, strong_area, box_stats, scale, dark_ink, contrast, floor)
@@ -385,22 +401,66 @@ def _fit_and_centre(crop: np.ndarray) -> np.ndarray | None:
 
 
 def _merge_pieces(inked: Inked, ids: np.ndarray) -> list[tuple[np.ndarray, tuple[int, int, int, int]]]:
-    """Group components that overlap horizontally and sit close vertically (pieces of one digit)."""
+    """Group components that overlap horizontally and sit close vertically (pieces of one digit).
+
+    A flat piece (a stroke much wider than tall and much thinner than the
+    writing, see ``_flat``) is a digit's bar (a ``5``'s or a ``7``'s) only when
+    it lies over one digit, no wider than it, at its height; any other flat
+    piece is a rule, an underline or a dash, and is dropped rather than read.
+    """
     stats = inked.stats
     boxes = {int(i): _union_box(stats, np.array([i])) for i in ids}
+    flat = _flat(boxes)
     groups: list[list[int]] = []
-    for i in sorted(boxes, key=lambda k: -stats[k, cv2.CC_STAT_AREA]):
+    for i in sorted(boxes, key=lambda k: (k in flat, -stats[k, cv2.CC_STAT_AREA])):
         x, y, w, h = boxes[i]
         for group in groups:
             gx, gy, gw, gh = _union_box(stats, np.array(group))
             overlap = min(x + w, gx + gw) - max(x, gx)
+            if i in flat:
+                centre = y + h / 2
+                if overlap > 0.5 * w and w <= FLAT_BAR_WIDTH * max(gw, gh) and gy - 0.25 * gh <= centre <= gy + gh:
+                    group.append(i)
+                    break
+                continue
             gap = max(gy - (y + h), y - (gy + gh))
             if overlap > 0.5 * min(w, gw) and gap < 0.5 * max(h, gh):
                 group.append(i)
                 break
         else:
-            groups.append([i])
+            if i not in flat:
+                groups.append([i])
     return [(np.array(g), _union_box(stats, np.array(g))) for g in groups]
+
+
+def _flat(boxes: dict[int, tuple[int, int, int, int]]) -> set[int]:
+    """Components much wider than tall and thin beside the writing's typical height: lines, not digits."""
+    upright = [h for _, _, w, h in boxes.values() if w <= FLAT_ASPECT * h]
+    if not upright:
+        return set(boxes)
+    typical = float(np.median(upright))
+    return {i for i, (_, _, w, h) in boxes.items() if w > FLAT_ASPECT * h and h < FLAT_HEIGHT * typical}
+
+
+def _plausible_digits(row: list) -> list:
+    """A row's groups that could be digits: about as tall as the row's writing, and not a thin vertical rule.
+
+    Handwritten digits of one line are of one size; a mark far taller or far
+    shorter than the row's median is something else (a bracket, a scribble, a
+    tick). A group much taller than wide is kept only as a plausible ``1``.
+    """
+    if len(row) < 2:
+        return [g for g in row if g[1][3] <= RULE_ASPECT * g[1][2] or len(row) == 1]
+    median = float(np.median([box[3] for _, box in row]))
+    keep = []
+    for ids, box in row:
+        _, _, w, h = box
+        if not ROW_SIZE[0] * median <= h <= ROW_SIZE[1] * median:
+            continue
+        if h > RULE_ASPECT * w and h > ROW_SIZE_ONE * median:
+            continue  # thinner than any "1" and taller than the row: a vertical rule
+        keep.append((ids, box))
+    return keep
 
 
 def _reading_order(groups):

@@ -105,6 +105,61 @@ def test_quantize_writes_smaller_int8_model_close_to_fp32(exported, quantized):
     assert props["digitkit.checkpoint_sha256"] == fp32_props["digitkit.checkpoint_sha256"]
 
 
+def test_default_quantization_has_7bit_weights_that_cannot_saturate_vpmaddubsw(quantized):
+    from digitkit.export.quantization_choice import VPMADDUBSW_MAX, max_abs_int8_weight
+
+    largest = max_abs_int8_weight(quantized.path.read_bytes())
+    assert 0 < largest <= 64 and 2 * 255 * largest <= VPMADDUBSW_MAX
+    props = {p.key: p.value for p in onnx.load(str(quantized.path)).metadata_props}
+    assert json.loads(props["digitkit.quantization"])["reduce_range"] is True
+
+
+def _choice_row(reduce_range: bool, disagreements: int, dlogit: float, size: int = 1000) -> dict:
+    return {
+        "settings": {"per_channel": True, "reduce_range": reduce_range, "method": "MinMax"},
+        "fidelity_disagreements": disagreements,
+        "fidelity_mean_abs_logit_diff": dlogit,
+        "bytes": size,
+    }
+
+
+def test_choice_rule_prefers_7bit_weights_only_within_the_fidelity_tolerance():
+    from digitkit.export.quantization_choice import FIDELITY_TOLERANCE, choose
+
+    eight = _choice_row(False, 0, 0.07)
+    seven_close = _choice_row(True, FIDELITY_TOLERANCE, 0.09)
+    seven_far = _choice_row(True, FIDELITY_TOLERANCE + 1, 0.09)
+    assert choose([eight, seven_close]) is seven_close
+    assert choose([eight, seven_far]) is eight  # costs measurable fidelity: keep 8-bit
+    # among equally faithful 7-bit variants the finer measure (mean |Δlogit|) decides, then size
+    finer = _choice_row(True, 1, 0.086, size=1001)
+    assert choose([_choice_row(True, 0, 0.097), finer]) is finer
+    assert choose([finer, _choice_row(True, 1, 0.086, size=1000)])["bytes"] == 1000
+
+
+def test_cpu_description_comes_from_the_cpu(tmp_path):
+    from pathlib import Path
+
+    from digitkit.export.cpu import INT8_FLAGS, VNNI_FLAGS, describe_cpu, read_cpu
+
+    real = Path("/proc/cpuinfo")
+    lines = real.read_text().splitlines() if real.is_file() else []
+    flag_line = next((line for line in lines if line.startswith("flags")), None)
+    if flag_line is not None:
+        flags = set(flag_line.partition(":")[2].split())
+        cpu = read_cpu()
+        assert set(cpu["flags"]) == flags & set(INT8_FLAGS)
+        assert cpu["vnni"] == bool(flags & set(VNNI_FLAGS))
+        assert ("cannot saturate on this machine" in describe_cpu(cpu)) == cpu["vnni"]
+    old = tmp_path / "cpuinfo"
+    old.write_text("processor\t: 0\nmodel name\t: Old Core i5\nflags\t\t: fpu sse2 avx avx2 fma\n")
+    cpu = read_cpu(old)
+    assert cpu["flags"] == ["avx2"] and not cpu["vnni"] and cpu["u8s8_can_saturate"]
+    assert describe_cpu(cpu).startswith("Old Core i5") and "no VNNI" in describe_cpu(cpu)
+    missing = read_cpu(tmp_path / "none")
+    assert not missing["flags_read"] and "unknown" in describe_cpu(missing)
+
+
 def test_calibration_reads_training_images_only(mnist):
     from digitkit.export.quantize import MnistCalibrationReader, calibration_sample
 

@@ -94,3 +94,21 @@ def test_shipped_models_carry_their_evidence():
         assert report["passed"] and report["onnxruntime"]["n"] == 10_000
     card = (MODELS / "MODEL_CARD.md").read_text()
     assert "SHA-256" in card and "digitkit-cnn.int8.onnx" in card
+
+
+def test_shipped_int8_models_follow_the_quantization_rule():
+    from digitkit.export.cpu import describe_cpu
+    from digitkit.export.quantization_choice import VPMADDUBSW_MAX, choose, max_abs_int8_weight
+
+    for stem in ("digitkit-cnn", "digitkit-tiny"):
+        _need(f"{stem}.int8.onnx", f"{stem}.quantization-choice.json", f"{stem}.quantization-choice.md")
+        choice = json.loads((MODELS / f"{stem}.quantization-choice.json").read_text())
+        assert choose(choice["alternatives"])["settings"] == choice["chosen"]
+        data = (MODELS / f"{stem}.int8.onnx").read_bytes()
+        props = {p.key: p.value for p in onnx.load_from_string(data).metadata_props}
+        settings = json.loads(props["digitkit.quantization"])
+        assert {k: settings[k] for k in choice["chosen"]} == choice["chosen"]
+        if settings["reduce_range"]:  # 7-bit weights: no vpmaddubsw pair can pass the int16 limit
+            assert 2 * 255 * max_abs_int8_weight(data) <= VPMADDUBSW_MAX
+        # the report names the CPU it was measured on as that CPU reported itself
+        assert describe_cpu(choice["machine"]) in (MODELS / f"{stem}.quantization-choice.md").read_text()

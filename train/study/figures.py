@@ -82,7 +82,7 @@ def time_figure(models: list[dict[str, Any]], path: Path) -> Path:
         ax_train.scatter([s for _, s in paper], [i for i, _ in paper], marker="D", color="black", zorder=3,
                          label="seed paper's training time")  # fmt: skip
         ax_train.legend(loc="lower right", fontsize=8)
-    ax_train.set_title("Training time (one CPU core)")
+    ax_train.set_title("Training time (wall clock, one thread)")
     ax_train.set_xlabel("seconds (log scale)")
     test = [m["test_seconds"] for m in models]
     ax_test.barh(y, test, color=colors)
@@ -247,8 +247,10 @@ def schedule_figure(models: list[dict[str, Any]], wall_seconds: float, path: Pat
             continue
         lane = lanes.index(s["process"])
         ax.barh(lane, (s["end_s"] - s["start_s"]) / 60, left=s["start_s"] / 60, color=_color(m), edgecolor="white")
-        ax.text((s["start_s"] + s["end_s"]) / 120, lane, m["name"].replace(", ", "\n"), ha="center", va="center",
-                fontsize=7)  # fmt: skip
+        narrow = (s["end_s"] - s["start_s"]) < 0.06 * wall_seconds
+        label = m["name"].replace(", ", "\n") if not narrow else m["family"]
+        ax.text((s["start_s"] + s["end_s"]) / 120, lane, label, ha="center", va="center", fontsize=7,
+                rotation=90 if narrow else 0)  # fmt: skip
     ax.axvline(wall_seconds / 60, color="black", ls="--", lw=1, label=f"all models done: {wall_seconds / 60:.1f} min")
     ax.set_xlim(0, wall_seconds / 60 * 1.03)
     ax.set_yticks(range(len(lanes)), [f"{lane} process" for lane in lanes])

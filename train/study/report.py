@@ -83,7 +83,11 @@ def acceptance(results: dict[str, Any]) -> list[tuple[str, bool, str]]:
         checks.append(("tuned SVM fits much faster than plain SVC()", tuned < plain / 3,
                        f"{_duration(tuned)} vs {_duration(plain)} ({plain / tuned:.0f}× faster)"))  # fmt: skip
     wall = results.get("wall_seconds_end_to_end", results["wall_seconds_training_and_evaluation"])
-    checks.append(("whole run ≤ 30 min on 2 cores", wall <= BUDGET_SECONDS, _duration(wall)))
+    measured = f"{_duration(wall)} wall clock"
+    lanes = cpu_per_process(results)
+    if lanes and wall > BUDGET_SECONDS:
+        measured += f" with the CPU shared; {_duration(max(lanes.values()))} of CPU in the busier process"
+    checks.append(("whole run ≤ 30 min on 2 cores", wall <= BUDGET_SECONDS, measured))
     return checks
 
 
@@ -98,14 +102,21 @@ def _search_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _cpu_lines(models: list[dict[str, Any]]) -> list[str]:
-    """CPU seconds per process: what the wall time would be on an idle machine (each process is single-threaded)."""
+def cpu_per_process(results: dict[str, Any]) -> dict[str, float]:
+    """CPU seconds per process: what its wall time would be on an idle core (each process is single-threaded)."""
     lanes: dict[str, float] = {}
-    for m in models:
+    for m in results["models"]:
         cpu = m.get("schedule", {}).get("cpu_seconds")
-        if cpu is None:
-            return []
+        if cpu is None:  # runs before per-job accounting: CPU time read from ps while the run went
+            return dict(results.get("cpu_seconds_per_process", {}))
         lanes[m["schedule"]["process"]] = lanes.get(m["schedule"]["process"], 0.0) + cpu
+    return lanes
+
+
+def _cpu_lines(results: dict[str, Any]) -> list[str]:
+    lanes = cpu_per_process(results)
+    if not lanes:
+        return []
     parts = ", ".join(f"{lane} process {_duration(seconds)}" for lane, seconds in sorted(lanes.items()))
     return [
         f"CPU time used by the models' jobs: {parts}. Each process runs one thread, so on an otherwise idle "
@@ -142,7 +153,8 @@ def write_report(results: dict[str, Any], out: Path, test_images: np.ndarray) ->
             else ""
         ),  # fmt: skip
         "",
-        *_cpu_lines(models),
+        *_cpu_lines(results),
+        *[f"*{note}*" + "\n" for note in results.get("notes", [])],
         "## Summary",
         "",
         summary_table(models),
