@@ -235,7 +235,7 @@ def foreign_handwriting(recognizer, zoo_recognizer=None) -> list[dict]:
 
 
 def rejection(recognizer, images, labels, per_kind: int, seed: int = EVAL_SEED, fonts=None) -> dict:
-    from digitkit.benchmarks import nondigits
+    from digitkit.train import nondigits
 
     sets = nondigits.non_digits(per_kind, seed, fonts=fonts or nondigits.EVALUATION_FONTS)
     kinds = {}
@@ -267,8 +267,8 @@ def rejection(recognizer, images, labels, per_kind: int, seed: int = EVAL_SEED, 
 # --- calibration ----------------------------------------------------------------------------------
 def calibrate(model=None, precision: str = "int8", keep: float = 0.99, per_kind: int = 300) -> dict:
     """Choose the threshold that keeps ``keep`` of training digits the guard never saw; show the trade-off."""
-    from digitkit.benchmarks import nondigits
     from digitkit.runtime.recognizer import Recognizer
+    from digitkit.train import nondigits
     from digitkit.train.mnist import load_mnist
 
     recognizer = Recognizer(model, precision=precision, threads=1, min_confidence=0.0)

@@ -22,7 +22,7 @@ drawing takes a fraction of a millisecond.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -51,9 +51,17 @@ MARK_SHARE = 0.3  # in a number, a mark under this share of the tallest digit's 
 FLAT_ASPECT = 2.5  # a component this many times wider than tall ...
 FLAT_HEIGHT = 0.35  # ... and under this share of the writing's typical height is a line piece or a digit's bar
 FLAT_BAR_WIDTH = 1.2  # a digit's bar is at most this share of the digit's box (an underline is wider)
-ROW_SIZE = (0.45, 2.0)  # a digit's height within this share of its row's median height
+ROW_SIZE = (0.35, 2.0)  # a digit's height within this share of its row's median height
 ROW_SIZE_ONE = 1.3  # a very thin upright mark taller than this share of the row's median is a rule, not a "1"
-RULE_ASPECT = 12.0  # height over width beyond which an upright mark is too thin even for a "1"
+RULE_ASPECT = 12.0
+RULE_LENGTH = 1.2  # a straight run of ink longer than this many digit heights is a rule, not a stroke
+RULE_ANGLES = (
+    -12.0,
+    -6.0,
+    0.0,
+    6.0,
+    12.0,
+)  # near-level lines of a tilted page (degrees)  # height over width beyond which an upright mark is too thin even for a "1"
 REFINE_BELOW = 40  # a digit smaller than this (working pixels) in a downscaled picture is looked at again
 
 
@@ -77,6 +85,7 @@ class Inked:
     dark_ink: bool  # the picture had dark ink on light paper
     contrast: int  # peak ink level above the background
     floor: int = 0  # ink levels at or below this are noise
+    high: float = 0.0  # the strong-ink threshold
 
 
 def to_mnist(picture) -> np.ndarray | None:
@@ -134,6 +143,10 @@ def find_digit_rows(picture) -> list[list[DigitCrop]]:
     keep = _significant_components(inked)
     if keep.size == 0:
         return []
+    inked = _without_rules(inked, keep)
+    keep = _significant_components(inked)
+    if keep.size == 0:
+        return []
     groups = _merge_pieces(inked, keep)
     if not groups:
         return []
@@ -142,9 +155,10 @@ def find_digit_rows(picture) -> list[list[DigitCrop]]:
     rows: list[list[DigitCrop]] = []
     for row in _reading_order(groups):
         row = _plausible_digits(row)
+        height = float(np.median([box[3] for _, box in row])) if row else 0.0
         crops = []
         for ids, box in row:
-            for part_box, part_mask in _split_touching(inked, ids, box):
+            for part_box, part_mask in _split_touching(inked, ids, box, height):
                 mnist = _normalise_region(inked, part_mask, part_box)
                 if mnist is not None:
                     crops.append(DigitCrop(box=_to_picture_box(part_box, inked.scale), mnist=mnist))
@@ -195,7 +209,7 @@ def _find_ink(grey: np.ndarray, *, max_side: int, stats: bool = False, one_digit
     if one_digit and count > SPECKLED_COUNT and strong_area.max() < 0.5 * total:
         return None  # ink scattered over many specks (noise), no stroke holds most of it
     floor = int(2.5 * sigma) if sigma > NOISY else 0
-    return Inked(ink, labels, strong_area, box_stats, scale, dark_ink, contrast, floor)
+    return Inked(ink, labels, strong_area, box_stats, scale, dark_ink, contrast, floor, float(high))
 
 
 def _noise_level(grey: np.ndarray) -> float:
@@ -433,12 +447,58 @@ def _merge_pieces(inked: Inked, ids: np.ndarray) -> list[tuple[np.ndarray, tuple
     return [(np.array(g), _union_box(stats, np.array(g))) for g in groups]
 
 
+def _without_rules(inked: Inked, ids: np.ndarray) -> Inked:
+    """The ink with straight lines longer than any digit stroke taken out (underlines, rules, crossings-out).
+
+    An underline drawn close under a number touches its digits once blurred,
+    and would join them into one wide blob. A straight run of ink longer than
+    RULE_LENGTH digit heights, nearly level (the page may be tilted), is no
+    part of a digit (digit heights are measured on the tallest upright mark,
+    as a digit broken into pieces would understate them): it is found by an
+    opening with line-shaped kernels and removed before the components are
+    taken again.
+    """
+    boxes = {int(i): _union_box(inked.stats, np.array([i])) for i in ids}
+    tallest = max((h for _, _, w, h in boxes.values() if w <= FLAT_ASPECT * h), default=0)
+    if tallest == 0:
+        return inked
+    length = max(9, round(RULE_LENGTH * tallest))  # the tallest upright mark: a digit's pieces would shorten it
+    weak = (inked.labels > 0).astype(np.uint8)
+    rules = np.zeros_like(weak)
+    for angle in RULE_ANGLES:
+        rules |= cv2.morphologyEx(weak, cv2.MORPH_OPEN, _line_kernel(length, angle))
+    if not rules.any():
+        return inked
+    rules = cv2.dilate(rules, _KERNEL3)
+    weak &= 1 - rules
+    count, labels, box_stats, _ = cv2.connectedComponentsWithStats(weak, connectivity=8)
+    strong_area = np.bincount(labels[inked.ink > inked.high], minlength=count)
+    strong_area[0] = 0
+    return replace(inked, labels=labels, strong_area=strong_area, stats=box_stats)
+
+
+def _line_kernel(length: int, angle: float) -> np.ndarray:
+    """A one-pixel line of ``length`` at ``angle`` degrees from level, as a structuring element."""
+    dx, dy = np.cos(np.radians(angle)), np.sin(np.radians(angle))
+    half = (length - 1) / 2
+    size = int(np.ceil(abs(half * dy))) * 2 + 1, length
+    kernel = np.zeros(size, np.uint8)
+    cy, cx = size[0] // 2, size[1] // 2
+    cv2.line(kernel, (round(cx - half * dx), round(cy - half * dy)), (round(cx + half * dx), round(cy + half * dy)), 1)
+    return kernel
+
+
+def _typical_height(boxes: dict[int, tuple[int, int, int, int]]) -> float | None:
+    """The writing's typical height: the median height of the components that are not flat."""
+    upright = [h for _, _, w, h in boxes.values() if w <= FLAT_ASPECT * h]
+    return float(np.median(upright)) if upright else None
+
+
 def _flat(boxes: dict[int, tuple[int, int, int, int]]) -> set[int]:
     """Components much wider than tall and thin beside the writing's typical height: lines, not digits."""
-    upright = [h for _, _, w, h in boxes.values() if w <= FLAT_ASPECT * h]
-    if not upright:
+    typical = _typical_height(boxes)
+    if typical is None:
         return set(boxes)
-    typical = float(np.median(upright))
     return {i for i, (_, _, w, h) in boxes.items() if w > FLAT_ASPECT * h and h < FLAT_HEIGHT * typical}
 
 
@@ -450,7 +510,7 @@ def _plausible_digits(row: list) -> list:
     tick). A group much taller than wide is kept only as a plausible ``1``.
     """
     if len(row) < 2:
-        return [g for g in row if g[1][3] <= RULE_ASPECT * g[1][2] or len(row) == 1]
+        return row
     median = float(np.median([box[3] for _, box in row]))
     keep = []
     for ids, box in row:
@@ -479,13 +539,18 @@ def _reading_order(groups):
     return [sorted(row, key=lambda g: g[1][0]) for row in rows]
 
 
-def _split_touching(inked: Inked, ids: np.ndarray, box: tuple[int, int, int, int]):
-    """Yield (box, mask) per digit; a blob much wider than tall is cut at its thinnest columns."""
+def _split_touching(inked: Inked, ids: np.ndarray, box: tuple[int, int, int, int], row_height: float = 0.0):
+    """Yield (box, mask) per digit; a blob much wider than tall is cut at its thinnest columns.
+
+    How wide a digit is goes by the row's digit height: a blob much lower than
+    its row's digits is one digit written flat, not several touching ones.
+    """
     x, y, w, h = box
     lut = np.zeros(len(inked.strong_area), dtype=np.uint8)
     lut[ids] = 1
     mask = lut[inked.labels[y : y + h, x : x + w]]
-    parts = round(w / (0.8 * h)) if w > 1.25 * h else 1
+    height = max(h, row_height)
+    parts = round(w / (0.8 * height)) if w > 1.25 * height else 1
     if parts <= 1:
         yield box, mask
         return

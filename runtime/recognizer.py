@@ -27,7 +27,7 @@ log = logging.getLogger("digitkit.runtime")
 # The shipped models; DIGITKIT_MODELS_DIR points elsewhere (a freshly exported set, a test).
 MODELS_DIR = Path(os.environ.get("DIGITKIT_MODELS_DIR") or Path(__file__).resolve().parent / "models")
 SHIPPED = {"cnn": "digitkit-cnn", "tiny": "digitkit-tiny"}
-GUARD = "digitkit-guard.onnx"  # digit vs non-digit, see digitkit.benchmarks.guard
+GUARD = "digitkit-guard.onnx"  # digit vs non-digit, trained by digitkit.train.guard
 PRECISIONS = ("fp32", "int8")
 
 # Below this confidence (top class probability × the guard's P(digit)) the answer is "not sure" rather
@@ -35,6 +35,14 @@ PRECISIONS = ("fp32", "int8")
 # seeds and four of the eight fonts (python -m digitkit.benchmarks.robustness --calibrate): it keeps
 # 98.9% of those digits and answers 1.0% of those non-digits. The test set is not used.
 DEFAULT_MIN_CONFIDENCE = 0.5
+
+# A crop found among other digits on a page (preprocess.find_digit_rows) has passed shape checks (as tall as its
+# row's digits, not a line), so there the guard's P(digit) is a veto rather than a second confidence: at or above
+# PAGE_GUARD_SURE the crop counts as a digit in full, below it the confidence is scaled down in proportion. Letters
+# on the synthetic webcam pages score about 0.001-0.03, while real handwriting the guard finds odd (an open 4, a
+# crossed 7, digits filmed by a webcam) often scores 0.05-0.5: multiplying that in refused 3-11 % of the digits of
+# tests/test_app_webcam.py. A picture on its own (predict, predict_batch) keeps the full product.
+PAGE_GUARD_SURE = 0.05
 
 PROVIDER_NAMES = {
     "cpu": "CPUExecutionProvider",
@@ -64,11 +72,11 @@ class ProviderError(DigitkitError):
 @dataclass
 class Prediction:
     digit: int | None  # None when status is not "ok"
-    confidence: float  # top probability × digit_likeness (0 when no digit was found)
+    confidence: float  # top probability × digit_likeness, on a page × min(1, digit_likeness / PAGE_GUARD_SURE); 0: none
     probabilities: np.ndarray  # (10,) float32, sums to 1 (all zeros when no digit was found)
     mnist: np.ndarray | None  # the 28×28 the model saw, None when no digit was found
     status: str  # "ok" | "no digit" | "not sure"
-    digit_likeness: float = 1.0  # the guard's P(a digit at all); confidence = top probability × this
+    digit_likeness: float = 1.0  # the guard's P(a digit at all), see ``confidence``
 
     def top(self, k: int = 3) -> list[tuple[int, float]]:
         """The k most likely digits with their probabilities, best first."""
@@ -156,10 +164,17 @@ class Recognizer:
     def predict_batch(self, pictures: Any) -> list[Prediction]:
         """Several pictures -> one Prediction each, with one model call for all the digits found."""
         digits = [preprocess.to_mnist(p) for p in pictures]
-        return self.predict_mnist(digits)
+        return self.predict_mnist(digits, on_page=False)
 
-    def predict_mnist(self, digits: list[np.ndarray | None]) -> list[Prediction]:
-        """Already-preprocessed 28×28 digits (None for "no digit") -> Predictions."""
+    def predict_mnist(self, digits: list[np.ndarray | None], *, on_page: bool = True) -> list[Prediction]:
+        """Already-preprocessed 28×28 digits (None for "no digit") -> Predictions.
+
+        ``on_page``: the crops come from ``preprocess.find_digit_rows`` (a page,
+        a camera frame), which already dropped marks not shaped or sized like
+        the row's digits; the guard then only vetoes (PAGE_GUARD_SURE). False
+        for pictures that are each meant to hold one digit: confidence is the
+        top probability × the guard's P(digit).
+        """
         found = [d for d in digits if d is not None]
         batch = np.stack(found) if found else np.empty((0, 28, 28), np.float32)
         probs = self.classify_mnist(batch)
@@ -169,13 +184,14 @@ class Recognizer:
             if d is None:
                 out.append(Prediction(None, 0.0, np.zeros(10, np.float32), None, "no digit"))
                 continue
-            out.append(self._decide(probs[k], float(digit_like[k]), d))
+            out.append(self._decide(probs[k], float(digit_like[k]), d, on_page))
             k += 1
         return out
 
-    def _decide(self, probs: np.ndarray, digit_like: float, mnist: np.ndarray) -> Prediction:
+    def _decide(self, probs: np.ndarray, digit_like: float, mnist: np.ndarray, on_page: bool) -> Prediction:
         best = int(np.argmax(probs))
-        confidence = float(probs[best]) * digit_like
+        guard = min(1.0, digit_like / PAGE_GUARD_SURE) if on_page else digit_like
+        confidence = float(probs[best]) * guard
         if confidence < self.min_confidence:
             return Prediction(None, confidence, probs, mnist, "not sure", digit_like)
         return Prediction(self._label(best), confidence, probs, mnist, "ok", digit_like)

@@ -61,11 +61,6 @@ def test_headless_app_reads_the_webcam_digits(webcam, tmp_path):
     assert result["false_share"] <= 0.01, result  # false digits per frame, as a share of the frame's digits
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (reported): find_digits/Recognizer do not reject non-digit marks yet; "
-    "an underline and a letter in the margin read as digits",
-)
 def test_marks_that_are_not_digits_are_rejected(mnist_test_u8, tmp_path):
     model = accuracy_model()
     images, labels = mnist_test_u8

@@ -82,3 +82,33 @@ def test_a_decimal_point_is_not_a_digit(recognizer, mnist_test_u8):
     cv2.circle(picture, (30 + 124 - 22, 120), 6, 0, -1)  # a dot between 3 and 1, on the baseline
     reading = read_number(picture, recognizer)
     assert reading.text == "314"
+
+
+def test_an_underline_touching_the_digits_is_not_read(recognizer, mnist_test_u8):
+    picture = _write_number(_pick(mnist_test_u8, "2026"))
+    width = picture.shape[1]
+    cv2.line(picture, (15, 100), (width - 15, 108), 0, 5, cv2.LINE_AA)  # through the digits' feet
+    reading = read_number(picture, recognizer)
+    assert reading.text == "2026"
+
+
+def test_a_page_with_paper_grain_is_read(recognizer, mnist_test_u8):
+    """Many specks and no stroke holding half of the ink: a page of several digits, not noise."""
+    rng = np.random.default_rng(3)
+    picture = _write_number(_pick(mnist_test_u8, "2026"))
+    for _ in range(80):
+        centre = (int(rng.integers(picture.shape[1])), int(rng.integers(picture.shape[0])))
+        cv2.circle(picture, centre, 1, int(rng.integers(60, 140)), -1)
+    reading = read_number(picture, recognizer)
+    assert reading.text == "2026"
+
+
+def test_a_digit_written_flat_is_not_cut_into_pieces(recognizer, mnist_test_u8):
+    """Touching digits are cut by the row's digit height, so a low, wide digit stays one digit."""
+    five, zero, three = _pick(mnist_test_u8, "503")
+    picture = _write_number([five, three], gap=120)  # room for a third digit between them
+    flat = 255 - cv2.resize(zero, (100, 36))
+    region = picture[45:81, 142:242]  # between the two, on their line
+    np.minimum(region, flat, out=region)
+    reading = read_number(picture, recognizer)
+    assert len(reading.digits) == 3

@@ -223,3 +223,27 @@ def test_auto_falls_back_to_cpu_when_cuda_does_not_start(shared_dir, monkeypatch
     assert r.provider == "cpu"
     assert "cuda: failed to initialise" in r.provider_reason
     assert any("cuda: failed to initialise" in rec.getMessage() for rec in caplog.records)
+
+
+def test_on_a_page_the_guard_only_vetoes(shipped, test_digits):
+    """Crops from find_digit_rows keep odd real digits; letters stay refused; single pictures keep the full product."""
+    from digitkit.runtime.preprocess import to_mnist
+    from digitkit.runtime.recognizer import PAGE_GUARD_SURE
+    from digitkit.train import nondigits
+
+    if shipped.guard_path is None:
+        pytest.skip("no digit guard shipped")
+    rng = np.random.default_rng(11)
+    letters = [m for m in (to_mnist(nondigits.letter(rng, 56)) for _ in range(100)) if m is not None]
+    digits = list(test_digits[0].astype(np.float32) / 255)
+    alone = shipped.predict_mnist(digits + letters, on_page=False)
+    page = shipped.predict_mnist(digits + letters)
+    for a, b in zip(alone, page, strict=True):
+        top = float(a.probabilities.max())
+        assert a.confidence == pytest.approx(top * a.digit_likeness, rel=1e-5)
+        assert b.confidence == pytest.approx(top * min(1.0, b.digit_likeness / PAGE_GUARD_SURE), rel=1e-5)
+    n = len(digits)
+    kept_alone = np.mean([p.status == "ok" for p in alone[:n]])
+    kept_page = np.mean([p.status == "ok" for p in page[:n]])
+    assert kept_page >= max(kept_alone, 0.99)
+    assert np.mean([p.status == "ok" for p in page[n:]]) <= 0.25  # letters: most still refused

@@ -10,8 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digitkit.benchmarks import nondigits, robustness
+from digitkit.benchmarks import robustness
 from digitkit.runtime.recognizer import Recognizer, shipped_model_path
+from digitkit.train import nondigits
 
 
 @pytest.fixture(scope="module")

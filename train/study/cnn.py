@@ -47,7 +47,10 @@ def run_cnn(
     clock = Stopwatch()
     with clock:
         predicted = predict_logits(model, torch.from_numpy(split.test_images)).argmax(1).numpy()
-    description = f"quick-preset CNN {cfg.widths}, {cfg.head} head, {cfg.epochs} epochs, random affine augmentation"
+    description = (
+        f"VGG-style CNN with BatchNorm, widths {cfg.widths}, {cfg.head} head, dropout {cfg.dropout:g}, "
+        f"{cfg.epochs} epochs, random affine augmentation"
+    )
     record = {
         "key": key, "name": name, "family": "CNN", "config": cfg.to_dict(), "description": description,
         "train_seconds": metrics["train_seconds"], "history": metrics["history"],

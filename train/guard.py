@@ -9,11 +9,11 @@ against generated non-digits in four of the eight Hershey fonts (negatives,
 classifier (``preprocess.to_mnist``) and outputs P(digit); the runtime
 multiplies that into the prediction's confidence.
 
-    python -m digitkit.benchmarks.guard            # writes runtime/models/digitkit-guard.onnx
+    python -m digitkit.train.guard                 # writes runtime/models/digitkit-guard.onnx
 
 The defaults are what produced the shipped file (seed 1234, one thread,
 about 10 minutes on two shared cores). Needs the train extra (torch, onnx).
-The evaluation (robustness.py) uses other seeds and all eight fonts; the
+The evaluation (benchmarks/robustness.py) uses other seeds and all eight fonts; the
 threshold is chosen on train[50000:], which the guard never saw.
 """
 
@@ -42,7 +42,7 @@ def _pictures_to_mnist(pictures) -> np.ndarray:
 
 
 def build_data(n_mnist: int, n_font_digits: int, n_non_digits: int, seed: int = SEED):
-    from digitkit.benchmarks import nondigits
+    from digitkit.train import nondigits
     from digitkit.train.mnist import load_mnist
 
     rng = np.random.default_rng(seed)
