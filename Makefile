@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN ?= runs/quick
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-fast lint gui-deps clean
+.PHONY: setup run test test-fast lint gui-deps study bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,13 @@ test-fast: setup
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+# the real figures in the README (minutes, not seconds)
+study: setup
+	$(BIN)/digitkit compare --out docs/study
+
+bench: setup
+	$(BIN)/digitkit bench
 
 clean:
 	rm -rf runs .pytest_cache
