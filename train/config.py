@@ -44,8 +44,8 @@ PRESETS: dict[str, TrainConfig] = {
     "quick": TrainConfig(),
     "full": TrainConfig(widths=(32, 64, 96), head="flat", dropout=0.25, epochs=20, max_lr=3e-3),
     "tiny": TrainConfig(arch="tiny", widths=(16, 32, 48), epochs=15, max_lr=6e-3, weight_decay=1e-4),
-    # candidate for the shipped model: depthwise-separable, 37,738 parameters, 15x faster than PyTorch eager at
-    # batch 1 through onnxruntime (the dense CNN: 7.7x int8); accuracy not established yet
+    # candidate for the shipped model: depthwise-separable, 37,738 parameters, 13.5x faster than PyTorch eager at
+    # batch 1 through onnxruntime fp32 (the dense CNN: 7.7x int8); 99.63 % after these 20 epochs (830 s)
     "dwise": TrainConfig(arch="tiny", widths=(32, 64, 128), dropout=0.1, epochs=20, max_lr=6e-3, weight_decay=1e-4),
     "smoke": TrainConfig(epochs=2, subset=6000),
 }
