@@ -246,8 +246,14 @@ def _median_level(grey: np.ndarray) -> int:
 
 
 def _paper_spread(border: np.ndarray, cut: int) -> int:
-    """Spread (interquartile) of the border pixels that are paper, not ink reaching the edge."""
-    paper = border[border <= cut]
+    """Spread (interquartile) of the border pixels that are paper, not ink reaching the edge.
+
+    The grey rim of a stroke that crosses the border is ink too: pixels within
+    a few of a crossing are left out, or a tight crop would look unevenly lit.
+    """
+    crossing = (border > cut).astype(np.uint8)[None]
+    rim = max(3, border.size // 128) * 2 + 1
+    paper = border[(border <= cut) & (cv2.dilate(crossing, np.ones((1, rim), np.uint8))[0] == 0)]
     if paper.size < 8:
         return 0
     kth = (paper.size // 4, (3 * paper.size) // 4)
@@ -281,11 +287,17 @@ def _ink_bright_on_black(grey: np.ndarray, sigma: float = 0.0) -> tuple[np.ndarr
     border = np.concatenate([grey[0], grey[-1], grey[1:-1, 0], grey[1:-1, -1]])
     k = border.size // 2
     edge = int(np.partition(border, k)[k])
-    darkest, brightest, _, _ = cv2.minMaxLoc(_smooth(grey))
+    overall = _median_level(grey)
+    smooth = _smooth(grey)
+    darkest, brightest, _, _ = cv2.minMaxLoc(smooth)
     dark_ink = (edge - darkest) > (brightest - edge)
+    if dark_ink != ((overall - darkest) > (brightest - overall)):
+        # the border and the whole picture disagree on the paper: a tight crop whose ink runs along the
+        # border (a bold 0 filling its box). Ink is the side made of strokes, the thinner one.
+        dark_ink = _thinner_is_dark(smooth)
     # ink reaching the border, or covering much of the picture, pulls either median towards it: take the
     # one on the paper's side
-    middle = max(edge, _median_level(grey)) if dark_ink else min(edge, _median_level(grey))
+    middle = max(edge, overall) if dark_ink else min(edge, overall)
     if dark_ink:
         grey = cv2.bitwise_not(grey)
         border = 255 - border
@@ -306,6 +318,24 @@ def _ink_bright_on_black(grey: np.ndarray, sigma: float = 0.0) -> tuple[np.ndarr
     else:  # ink absorbs a share of the light that falls on it: divide by the local light, not subtract
         ink = cv2.divide(cv2.subtract(paper, original), np.maximum(paper, 32), scale=255)
     return ink, dark_ink, int(cv2.minMaxLoc(_smooth(ink))[1])
+
+
+def _thinner_is_dark(grey: np.ndarray) -> bool:
+    """Whether the dark side of an Otsu split is the thinner one (its 90th-percentile half-width).
+
+    Strokes have a pen's width; the paper between and around them is wider,
+    even inside a 0 that fills the picture.
+    """
+    _, bright = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    return _half_width(1 - bright) < _half_width(bright)
+
+
+def _half_width(mask: np.ndarray) -> float:
+    inside = mask.view(bool)
+    if not inside.any():
+        return float("inf")
+    distance = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+    return float(np.percentile(distance[inside], 90))
 
 
 def _paper(grey: np.ndarray) -> np.ndarray:

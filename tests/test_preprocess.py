@@ -121,6 +121,31 @@ def test_uneven_light_and_shadow_are_removed(mnist_sample, references, index):
     assert _nearest(out, references) == index  # the shadow edge did not survive as ink
 
 
+@pytest.mark.parametrize("dark_ink", [False, True])
+def test_tight_crop_whose_ink_runs_along_the_border_keeps_its_polarity(dark_ink):
+    """A bold 0 filling its box: most of the border is ink, yet the ring is the digit, not its inside."""
+    picture = np.zeros((64, 64), np.uint8)
+    cv2.ellipse(picture, (32, 32), (29, 34), 0, 0, 360, 255, 9)
+    if dark_ink:
+        picture = 255 - picture
+    out = to_mnist(picture)
+    assert out is not None
+    assert out[14, 14] < 0.1  # the hole stays empty
+    assert out[4:24, 4:24].max() > 0.9
+
+
+def test_tight_crops_of_real_handwriting_are_not_inverted(shared_dir):
+    """Semeion and USPS digits fill their 16×16 box; a bold 0 there must not turn into a filled blob."""
+    from digitkit.benchmarks.robustness import load_semeion, load_usps, upscale16
+    from digitkit.runtime.preprocess import find_ink
+
+    # share of 0s read as dark ink on light paper: 5.6 % and 7.2 % before tight crops were handled
+    for loader, allowed in ((load_semeion, 0.01), (load_usps, 0.03)):
+        images, labels = loader(shared_dir)
+        inverted = [find_ink(p).dark_ink for p in upscale16(images[labels == 0])]
+        assert np.mean(inverted) <= allowed, (loader.__name__, int(np.sum(inverted)))
+
+
 @pytest.mark.parametrize(
     "picture",
     [
