@@ -62,7 +62,18 @@ def _recipe(meta: dict[str, str]) -> str:
         f"{cfg.get('epochs')} epochs of AdamW (batch {cfg.get('batch_size')}, one-cycle LR max {cfg.get('max_lr')}, "
         f"weight decay {cfg.get('weight_decay')}, label smoothing {cfg.get('label_smoothing')}) on the {cfg.get('subset') or 60_000:,} MNIST training images "
         f"with random affine augmentation (±{cfg.get('rotate_deg')}°, scale {tuple(cfg.get('scale', ()))}, shift ±{cfg.get('shift_px')} px, "
-        f"shear ±{cfg.get('shear_deg')}°), seed {cfg.get('seed')}."
+        f"shear ±{cfg.get('shear_deg')}°)"
+        + (
+            f", {cfg['stretch']:.0%} of each batch stretched towards a square box (at most {cfg.get('stretch_max')}×)"
+            if cfg.get("stretch")
+            else ""
+        )
+        + (
+            f", plus {cfg['flagged_ones']:,} synthetic European 1s (`train/styles.py`)"
+            if cfg.get("flagged_ones")
+            else ""
+        )
+        + f", seed {cfg.get('seed')}."
     )
 
 
@@ -81,6 +92,38 @@ def _speed(choice_json: Path) -> str:
         f" Batch-1 latency on the measuring CPU ({where}; 1 thread): {row['latency_batch1_ms']:.3f} ms vs "
         f"{choice['fp32']['latency_batch1_ms']:.3f} ms fp32 ({row['latency_ratio']:.2f}× the fp32 time)."
     )
+
+
+def _guard_lines(folder: Path) -> list[str]:
+    """The digit guard: not a classifier, so it has no verify report; its file and metadata say what it is."""
+    import onnx
+    from onnx import numpy_helper
+
+    from digitkit.runtime.files import sha256_file
+
+    lines = []
+    for path in sorted(folder.glob("*-guard.onnx")):
+        proto = onnx.load(str(path))
+        meta = {p.key: p.value for p in proto.metadata_props}
+        parameters = sum(numpy_helper.to_array(t).size for t in proto.graph.initializer)
+        lines.append(
+            f"- `{path.name}` ({parameters:,} parameters, {path.stat().st_size:,} bytes, SHA-256 `{sha256_file(path)}`): "
+            f"input {meta.get('digitkit.input', '?')}; output {meta.get('digitkit.output', '?')}. "
+            f"Trained on {meta.get('digitkit.trained_on', '?')} by `python -m digitkit.train.guard`."
+        )
+    if not lines:
+        return []
+    return [
+        "",
+        "## Digit guard",
+        "",
+        "A classifier's softmax is sure of things that are not digits (an H is a sure 4), so the runtime asks a",
+        "second, small network whether the 28×28 input is a digit at all and multiplies its P(digit) into the",
+        "confidence (`Recognizer(guard=False)` turns it off). Its rejection figures are in",
+        "`benchmarks/results/robustness.md`.",
+        "",
+        *lines,
+    ]
 
 
 def model_card(folder: str | os.PathLike[str]) -> str:
@@ -171,8 +214,9 @@ def model_card(folder: str | os.PathLike[str]) -> str:
         "Trained on MNIST only: one centred digit per image, MNIST-like strokes. Other handwriting styles",
         "(e.g. USPS, Semeion) and real photos depend on the preprocessing; a low softmax confidence means",
         '"not sure", not a different digit.',
-        "",
     ]
+    lines += _guard_lines(folder)
+    lines.append("")
     return "\n".join(lines)
 
 

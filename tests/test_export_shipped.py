@@ -8,6 +8,7 @@ metadata, and run through onnxruntime (and OpenCV for the fp32 CNN) on all
 
 from __future__ import annotations
 
+import hashlib
 import importlib.resources
 import json
 from pathlib import Path
@@ -94,6 +95,12 @@ def test_shipped_models_carry_their_evidence():
         assert report["passed"] and report["onnxruntime"]["n"] == 10_000
     card = (MODELS / "MODEL_CARD.md").read_text()
     assert "SHA-256" in card and "digitkit-cnn.int8.onnx" in card
+    from digitkit.export.model_card import model_card
+
+    assert card == model_card(MODELS), "MODEL_CARD.md is stale: digitkit verify ... --model-card rewrites it"
+    guard = MODELS / "digitkit-guard.onnx"
+    if guard.is_file():
+        assert hashlib.sha256(guard.read_bytes()).hexdigest() in card
 
 
 def test_shipped_int8_models_follow_the_quantization_rule():

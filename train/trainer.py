@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from digitkit.train.checkpoint import MNIST_MEAN, MNIST_STD, load_checkpoint, sa
 from digitkit.train.config import TrainConfig
 from digitkit.train.mnist import Mnist, load_mnist
 from digitkit.train.model import build_model, count_parameters
+from digitkit.train.styles import flagged_ones
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.json"
@@ -77,6 +80,48 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def run_epoch(
+    model: torch.nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    order: torch.Tensor,
+    batch_size: int,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    label_smoothing: float = 0.0,
+    steps: Iterable[int] | None = None,
+) -> tuple[float, float]:
+    """One pass over ``images[order]`` (uint8, (N, 28, 28)); returns (mean loss, train accuracy).
+
+    Shared by every model the project trains (the CNNs, the study's MLP), so
+    they see their pixels normalised the same way. ``steps`` may be a tqdm bar
+    over the step indices; it then shows the running loss and accuracy.
+    """
+    model.train()
+    seen = correct = 0
+    loss_sum = 0.0
+    steps = range((len(order) + batch_size - 1) // batch_size) if steps is None else steps
+    for step in steps:
+        idx = order[step * batch_size : (step + 1) * batch_size]
+        batch = images[idx].unsqueeze(1).float() / 255.0
+        if augment is not None:
+            batch = augment(batch)
+        x, y = (batch - MNIST_MEAN) / MNIST_STD, labels[idx]
+        logits = model(x)
+        loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        seen += len(y)
+        correct += int((logits.argmax(1) == y).sum())
+        loss_sum += loss.item() * len(y)
+        if step % 20 == 0 and hasattr(steps, "set_postfix"):
+            steps.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}")
+    return loss_sum / seen, correct / seen
+
+
 def train(
     cfg: TrainConfig,
     out_dir: str | os.PathLike[str],
@@ -100,6 +145,14 @@ def train(
     labels = torch.from_numpy(np.array(data.train_labels, dtype=np.int64))
     if cfg.subset:
         images, labels = images[: cfg.subset], labels[: cfg.subset]
+    if cfg.flagged_ones:
+        extra, extra_labels = flagged_ones(
+            images.numpy(), labels.numpy(), cfg.flagged_ones, np.random.default_rng(cfg.seed)
+        )
+        images, labels = (
+            torch.cat([images, torch.from_numpy(extra)]),
+            torch.cat([labels, torch.from_numpy(extra_labels)]),
+        )
     images, labels = images.to(dev), labels.to(dev)
 
     torch.manual_seed(cfg.seed)
@@ -135,10 +188,7 @@ def train(
     )
     for epoch in range(start_epoch, cfg.epochs):
         started = time.perf_counter()
-        model.train()
         order = torch.randperm(len(images), generator=generator, device=dev)
-        seen = correct = 0
-        loss_sum = 0.0
         bar = tqdm(
             range(steps_per_epoch),
             desc=f"epoch {epoch + 1}/{cfg.epochs}",
@@ -146,29 +196,17 @@ def train(
             leave=False,
             file=sys.stderr,
         )
-        for step in bar:
-            idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-            batch = images[idx].unsqueeze(1).float() / 255.0
-            batch = random_affine(batch, cfg, generator)
-            x, y = (batch - MNIST_MEAN) / MNIST_STD, labels[idx]
-            logits = model(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=cfg.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            seen += len(y)
-            correct += int((logits.argmax(1) == y).sum())
-            loss_sum += loss.item() * len(y)
-            if step % 20 == 0:
-                bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}")
+        augment = partial(random_affine, cfg=cfg, generator=generator)
+        loss, accuracy = run_epoch(
+            model, images, labels, order, cfg.batch_size, optimizer, scheduler, augment, cfg.label_smoothing, bar
+        )
         epoch_seconds = time.perf_counter() - started
         wall_before += epoch_seconds
         test = evaluate_model(model, data)
         record = {
             "epoch": epoch + 1,
-            "loss": loss_sum / seen,
-            "train_accuracy": correct / seen,
+            "loss": loss,
+            "train_accuracy": accuracy,
             "test_accuracy": test["accuracy"],
             "seconds": epoch_seconds,
         }

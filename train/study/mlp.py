@@ -12,20 +12,19 @@ from __future__ import annotations
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
 from digitkit.train.augment import random_affine
-from digitkit.train.checkpoint import MNIST_MEAN, MNIST_STD
 from digitkit.train.config import TrainConfig
 from digitkit.train.study.data import Split
-from digitkit.train.trainer import predict_logits
+from digitkit.train.trainer import predict_logits, run_epoch
 
 
 @dataclass(frozen=True)
@@ -98,31 +97,15 @@ def train_mlp(
     bar = tqdm(range(cfg.epochs), desc=desc, unit="epoch", disable=not progress, file=sys.stderr)
     for epoch in bar:
         started = time.perf_counter()
-        model.train()
         order = torch.randperm(len(images), generator=generator)
-        seen = correct = 0
-        loss_sum = 0.0
-        for step in range(steps):
-            idx = order[step * cfg.batch_size : (step + 1) * cfg.batch_size]
-            batch = images[idx].unsqueeze(1).float() / 255.0
-            if cfg.augment:
-                batch = random_affine(batch, aug, generator)
-            x, y = (batch - MNIST_MEAN) / MNIST_STD, labels[idx]
-            logits = model(x)
-            loss = F.cross_entropy(logits, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            seen += len(y)
-            correct += int((logits.argmax(1) == y).sum())
-            loss_sum += loss.item() * len(y)
+        augment = partial(random_affine, cfg=aug, generator=generator) if cfg.augment else None
+        loss, accuracy = run_epoch(model, images, labels, order, cfg.batch_size, optimizer, scheduler, augment)
         seconds = time.perf_counter() - started
         train_seconds += seconds
         test_accuracy = float((predict_logits(model, test_x).argmax(1).numpy() == test_y).mean())
-        history.append({"epoch": epoch + 1, "loss": loss_sum / seen, "train_accuracy": correct / seen,
+        history.append({"epoch": epoch + 1, "loss": loss, "train_accuracy": accuracy,
                         "test_accuracy": test_accuracy, "seconds": seconds})  # fmt: skip
-        bar.set_postfix(loss=f"{loss_sum / seen:.4f}", test=f"{test_accuracy:.4f}")
+        bar.set_postfix(loss=f"{loss:.4f}", test=f"{test_accuracy:.4f}")
     model.eval()
     return model, {"train_seconds": train_seconds, "history": history}
 
