@@ -65,6 +65,24 @@ def test_stretch_widens_thin_digits_towards_a_square(mnist):
         assert abs(float(cols.min() + cols.max()) / 2 - 13.5) <= 1.5  # the box is centred
 
 
+def test_flagged_ones_are_mnist_format_ones_with_an_upstroke(mnist):
+    """The synthetic European 1s: MNIST's format (20-pixel box, centred by mass) and wider than the 1s they came from."""
+    from digitkit.train.styles import flagged_ones
+
+    images, labels = np.asarray(mnist.train_images), np.asarray(mnist.train_labels)
+    made, made_labels = flagged_ones(images, labels, 200, np.random.default_rng(0))
+    assert made.shape == (200, 28, 28) and made.dtype == np.uint8 and set(made_labels) == {1}
+    boxes = np.array([_ink_box(torch.from_numpy(m) / 255.0) for m in made])
+    assert boxes.max(axis=1).max() <= 21 and boxes.max(axis=1).min() >= 18
+    source = np.array([_ink_box(torch.from_numpy(m) / 255.0) for m in images[labels == 1][:200]])
+    # an upstroke widens every upright stem: no bare stick is left
+    assert np.mean(source[:, 1] / source[:, 0] < 0.3) > 0.1
+    assert np.mean(boxes[:, 1] / boxes[:, 0] < 0.3) == 0
+    mass = made.astype(np.float64)
+    cy = (mass.sum(axis=2) @ np.arange(28)) / mass.sum(axis=(1, 2))
+    assert np.abs(cy - 14).max() < 1.5
+
+
 def test_short_training_on_a_subset_beats_a_floor(smoke_run):
     out, metrics = smoke_run
     # 2 epochs on 4,000 images: a working pipeline gets > 90 % on the 10,000 test images; a broken one ~10 %
