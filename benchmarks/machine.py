@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from digitkit.export.cpu import parse_cpuinfo
+
 # CPU flags that change which kernels onnxruntime, OpenVINO and PyTorch pick
 FLAGS_OF_INTEREST = (
     "sse4_2", "avx", "avx2", "fma", "f16c",
@@ -28,23 +30,8 @@ LIBRARIES = ("digitkit", "numpy", "onnxruntime", "onnxruntime-gpu", "opencv-pyth
 
 def _cpuinfo() -> tuple[str, set[str], int | None]:
     """Model name, feature flags and physical core count from /proc/cpuinfo (Linux)."""
-    path = Path("/proc/cpuinfo")
-    if not path.is_file():
-        return platform.processor() or platform.machine(), set(), None
-    name, flags, cores = "", set(), set()
-    physical_id = "0"
-    for line in path.read_text(errors="replace").splitlines():
-        key, _, value = line.partition(":")
-        key, value = key.strip(), value.strip()
-        if key in ("model name", "Model", "cpu model") and not name:
-            name = value
-        elif key in ("flags", "Features") and not flags:
-            flags = set(value.split())
-        elif key == "physical id":
-            physical_id = value
-        elif key == "core id":
-            cores.add((physical_id, value))
-    return name or platform.machine(), flags, len(cores) or None
+    name, flags, physical = parse_cpuinfo()
+    return name or platform.processor() or platform.machine(), flags, physical
 
 
 def _memory_gib() -> float | None:

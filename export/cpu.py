@@ -21,18 +21,35 @@ INT8_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "amx_int
 VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
 
 
+def parse_cpuinfo(cpuinfo: str | os.PathLike[str] = "/proc/cpuinfo") -> tuple[str, set[str], int | None]:
+    """(model name, feature flags, physical core count) as /proc/cpuinfo states them; empty where unreadable.
+
+    The one reader of /proc/cpuinfo: export's int8 reports and the benchmarks'
+    machine description both use it (x86 says "model name"/"flags", ARM
+    "Model"/"Features").
+    """
+    path = Path(cpuinfo)
+    if not path.is_file():
+        return "", set(), None
+    name, flags, cores = "", set(), set()
+    physical_id = "0"
+    for line in path.read_text(errors="replace").splitlines():
+        key, _, value = line.partition(":")
+        key, value = key.strip(), value.strip()
+        if key in ("model name", "Model", "cpu model") and not name:
+            name = value
+        elif key in ("flags", "Features") and not flags:
+            flags = set(value.split())
+        elif key == "physical id":
+            physical_id = value
+        elif key == "core id":
+            cores.add((physical_id, value))
+    return name, flags, len(cores) or None
+
+
 def read_cpu(cpuinfo: str | os.PathLike[str] = "/proc/cpuinfo") -> dict[str, Any]:
     """Model name and int8-relevant flags; ``u8s8_can_saturate`` is True on x86-64 AVX2/AVX-512 without VNNI."""
-    path = Path(cpuinfo)
-    name, flags = "", set()
-    if path.is_file():
-        for line in path.read_text(errors="replace").splitlines():
-            key, _, value = line.partition(":")
-            key = key.strip()
-            if key in ("model name", "Model", "cpu model") and not name:
-                name = value.strip()
-            elif key in ("flags", "Features") and not flags:
-                flags = set(value.split())
+    name, flags, _ = parse_cpuinfo(cpuinfo)
     arch = platform.machine()
     x86 = arch.lower() in ("x86_64", "amd64", "i686", "i386") or "avx2" in flags or "sse2" in flags
     vnni = any(f in flags for f in VNNI_FLAGS)
