@@ -131,9 +131,8 @@ class VideoFrames:
         self._first: np.ndarray | None = self._read_first()
 
     def _read_first(self) -> np.ndarray:
-        with _quiet_opencv():
-            ok, image = self.capture.read()
-        if not ok or not _valid(image):
+        _, image = _read_frame(self.capture)
+        if image is None:
             self.capture.release()
             raise SourceError(f"cannot read any frame from {self.path} (empty or corrupt video)")
         return image
@@ -148,12 +147,10 @@ class VideoFrames:
             return Frame(0, image)
         bad = 0
         while True:
-            with _quiet_opencv():
-                ok, image = self.capture.read()
-            if ok and _valid(image):
-                frame = Frame(self.index, image)
+            ok, image = _read_frame(self.capture)
+            if image is not None:
                 self.index += 1
-                return frame
+                return Frame(self.index - 1, image)
             # A failed read is the end of the file, unless the file says there are frames left
             bad += 1
             position = int(self.capture.get(cv2.CAP_PROP_POS_FRAMES) or 0)
@@ -166,6 +163,13 @@ class VideoFrames:
 
     def close(self) -> None:
         self.capture.release()
+
+
+def _read_frame(capture) -> tuple[bool, np.ndarray | None]:
+    """(whether the source answered, the picture if what came back is one)."""
+    with _quiet_opencv():
+        ok, image = capture.read()
+    return ok, image if ok and _valid(image) else None
 
 
 class CameraFrames:
@@ -209,12 +213,10 @@ class CameraFrames:
     def __next__(self) -> Frame:
         if self._lost_since is not None:
             return self._retry()
-        with _quiet_opencv():
-            ok, image = self.capture.read()
-        if ok and _valid(image):
-            frame = Frame(self.index, image)
+        ok, image = _read_frame(self.capture)
+        if image is not None:
             self.index += 1
-            return frame
+            return Frame(self.index - 1, image)
         if ok:  # the camera answered with something that is not a picture
             self.index += 1
             return Frame(self.index - 1, None, "bad frame from the camera, skipped")
