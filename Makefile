@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN ?= runs/quick
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-fast lint gui-deps study bench clean
+.PHONY: setup run test test-fast lint gui-deps study bench ship clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,16 @@ study: setup
 
 bench: setup
 	$(BIN)/digitkit bench
+
+# retrain the shipped CNN (preset full, ~15-30 min on 2 cores) and replace runtime/models/digitkit-cnn*;
+# then re-run `python -m digitkit.benchmarks.robustness --checkpoint runs/full/checkpoint.pt` and `make bench`
+ship: setup
+	$(BIN)/digitkit train --preset full --out runs/full --resume
+	$(BIN)/digitkit export runs/full/checkpoint.pt --out runtime/models/digitkit-cnn.onnx
+	$(BIN)/digitkit quantize runtime/models/digitkit-cnn.onnx --choose
+	$(BIN)/digitkit verify runtime/models/digitkit-cnn.onnx runtime/models/digitkit-cnn.int8.onnx \
+		--checkpoint runs/full/checkpoint.pt --min-accuracy 0.9965 --max-int8-drop 0.10 \
+		--model-card runtime/models/MODEL_CARD.md
 
 clean:
 	rm -rf runs .pytest_cache
