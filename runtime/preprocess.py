@@ -62,6 +62,11 @@ RULE_ANGLES = (
     6.0,
     12.0,
 )  # near-level lines of a tilted page (degrees)  # height over width beyond which an upright mark is too thin even for a "1"
+GRID_SPAN = 0.85  # a printed line of squared/lined paper runs across at least this share of the picture
+GRID_ANGLES = (-4.5, -3.0, -1.5, 0.0, 1.5, 3.0, 4.5)  # degrees from level (or upright): a tilted photo
+GRID_COVER = 0.6  # ... and its ink covers this share of it (it may pass behind the digit, or fade)
+GRID_FAINT = 0.6  # printed lines are fainter than this share of the strokes' ink level
+GRID_REST = 0.1  # what is left once the lines are out must hold this share of the ink (else the lines are the digit)
 REFINE_BELOW = 40  # a digit smaller than this (working pixels) in a downscaled picture is looked at again
 
 
@@ -95,6 +100,7 @@ def to_mnist(picture) -> np.ndarray | None:
     inked = _find_ink(grey, max_side=LARGE_MAX_SIDE if large else DIGIT_MAX_SIDE)
     if inked is None:
         return None
+    inked = _without_grid(inked)
     mask = _component_mask(inked, _significant_components(inked))
     x, y, w, h = cv2.boundingRect(mask)
     if max(w, h) / inked.scale < max(MIN_DIGIT_SIDE, MIN_DIGIT_SHARE * max(grey.shape)):
@@ -505,6 +511,99 @@ def _without_rules(inked: Inked, ids: np.ndarray) -> Inked:
     strong_area = np.bincount(labels[inked.ink > inked.high], minlength=count)
     strong_area[0] = 0
     return replace(inked, labels=labels, strong_area=strong_area, stats=box_stats)
+
+
+def _without_grid(inked: Inked) -> Inked:
+    """The ink with the printed lines of squared or lined paper taken out, if the picture has them.
+
+    A printed line crosses the whole picture, so it is only looked for when ink
+    spans nearly all of it. Lines are rows of ink covering most of the
+    picture's width (or columns, its height), looked for at a few angles for a
+    tilted photo; a line may pass behind the digit or fade in places, so
+    coverage, not an unbroken run, is what counts. A digit's own stroke can
+    cross a tight crop too (a 7's bar), so only lines fainter than the rest of
+    the ink are printed lines, and of those only the pixels fainter than a
+    stroke go: where a stroke crosses a line, the stroke stays. (Lines as dark
+    as the pen's are left: they cannot be told from a stroke this way.)
+    """
+    weak = (inked.labels > 0).astype(np.uint8)
+    height, width = weak.shape
+    _, _, box_w, box_h = cv2.boundingRect(weak)
+    across, down = box_w >= GRID_SPAN * width, box_h >= GRID_SPAN * height
+    if not (across or down) or min(height, width) < 16:
+        return inked
+    bands = []  # the ink of each line found, in picture coordinates
+    for wanted, upright in ((across, False), (down, True)):
+        if wanted:
+            bands += _line_bands(weak.T if upright else weak, upright)
+    if not bands:
+        return inked
+    lines = np.zeros_like(weak)
+    for band in bands:
+        lines |= band
+    rest = weak & (1 - lines)
+    if rest.sum() < GRID_REST * weak.sum():
+        return inked  # the lines are the picture's ink: nothing to tell them from
+    rest_level = float(np.median(inked.ink[rest > 0]))
+    faint = (inked.ink < GRID_FAINT * rest_level).astype(np.uint8)
+    printed = np.zeros_like(weak)
+    for band in bands:
+        # most of a line's length lies outside the digit: its lower levels are the line's own
+        if float(np.percentile(inked.ink[band > 0], 30)) < GRID_FAINT * rest_level:
+            printed |= band & faint  # a stroke crossing the line is darker than it: it stays
+    if not printed.any():
+        return inked
+    keep = weak & (1 - printed)
+    ink = inked.ink * keep
+    count, labels = cv2.connectedComponents(keep, connectivity=8)
+    strong_area = np.bincount(labels[ink > inked.high], minlength=count)
+    strong_area[0] = 0
+    if strong_area.sum() == 0:
+        return inked
+    return replace(inked, ink=ink, labels=labels, strong_area=strong_area, stats=None)
+
+
+def _line_bands(weak: np.ndarray, transposed: bool) -> list[np.ndarray]:
+    """Masks of the ink of each row (after a small rotation) that runs across the picture, ends included."""
+    height, width = weak.shape
+    centre = (width / 2, height / 2)
+    ones = np.ones_like(weak)
+    found = []
+    taken = np.zeros_like(weak)
+    for angle in GRID_ANGLES:
+        turn = cv2.getRotationMatrix2D(centre, angle, 1.0)
+        rotated = cv2.warpAffine(weak & (1 - taken), turn, (width, height), flags=cv2.INTER_NEAREST)
+        inside = cv2.warpAffine(ones, turn, (width, height), flags=cv2.INTER_NEAREST)
+        # a line up to half a step off this angle spreads over two rows: look at pairs of rows. It must
+        # cover the row, and both ends of it, where no centred digit reaches
+        pair = np.maximum(rotated, np.roll(rotated, -1, axis=0))
+        quarter = width // 4
+        rows = inside.sum(axis=1) >= GRID_SPAN * width
+        for part in (slice(None), slice(0, quarter), slice(width - quarter, width)):
+            rows &= pair[:, part].sum(axis=1) >= GRID_COVER * np.maximum(inside[:, part].sum(axis=1), 1)
+        for first, last in _runs(rows):
+            lo, hi = first, min(height, last + 2)  # the pair's second row
+            ends = rotated[lo:hi, :quarter].sum(axis=1) + rotated[lo:hi, width - quarter :].sum(axis=1)
+            line_rows = lo + np.flatnonzero(ends >= GRID_COVER * quarter)  # the line's own rows, not the digit's
+            if line_rows.size == 0:
+                continue
+            band = np.zeros_like(weak)
+            band[line_rows] = rotated[line_rows]
+            back = cv2.warpAffine(band, turn, (width, height), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
+            back = cv2.dilate(back, _KERNEL3) & weak  # what nearest-neighbour rotation missed
+            taken |= back
+            found.append(back.T.copy() if transposed else back)
+    return found
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """(first, last) index of each run of True."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
+    return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+def _near(mask: np.ndarray, distance: int) -> np.ndarray:
+    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * distance + 1, 2 * distance + 1)))
 
 
 def _line_kernel(length: int, angle: float) -> np.ndarray:
