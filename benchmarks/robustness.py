@@ -132,6 +132,30 @@ def _uneven_light(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(picture, 0, 255).astype(np.uint8)
 
 
+def on_squared_paper(
+    digit: np.ndarray,
+    grid_bgr: tuple[int, int, int] = (210, 170, 120),
+    step: int = 30,
+    tilt: float = 0.0,
+    phase: int = 0,
+) -> np.ndarray:
+    """Blue ink on squared paper (printed lines every ``step`` pixels, turned by ``tilt`` degrees), 240×240 BGR."""
+    ink = cv2.resize(digit, (168, 168), interpolation=cv2.INTER_LINEAR).astype(np.float32)[..., None] / 255
+    paper = np.full((240, 240, 3), 250, np.uint8)
+    for k in range(phase % step, 240, step):
+        paper[k, :], paper[:, k] = grid_bgr, grid_bgr
+    if tilt:
+        turn = cv2.getRotationMatrix2D((120, 120), tilt, 1.0)
+        paper = cv2.warpAffine(paper, turn, (240, 240), borderMode=cv2.BORDER_REFLECT)
+    picture = paper.astype(np.float32)
+    picture[36:204, 36:204] = picture[36:204, 36:204] * (1 - ink) + np.array([120, 40, 20], np.float32) * ink
+    return picture.astype(np.uint8)
+
+
+def _squared_paper(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return on_squared_paper(x, tilt=float(rng.uniform(-3, 3)), phase=int(rng.integers(0, 30)))
+
+
 TRANSFORMS = {
     "original": lambda x, rng: x,
     "inverted (black on white)": _inverted,
@@ -141,6 +165,7 @@ TRANSFORMS = {
     "thick strokes": _stroke("thick"),
     "thin strokes": _stroke("thin"),
     "grey paper, uneven light": _uneven_light,
+    "squared paper, blue ink": _squared_paper,  # beyond the issue's list: exercise books
 }
 
 

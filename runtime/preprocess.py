@@ -66,7 +66,7 @@ GRID_SPAN = 0.85  # a printed line of squared/lined paper runs across at least t
 GRID_ANGLES = (-4.5, -3.0, -1.5, 0.0, 1.5, 3.0, 4.5)  # degrees from level (or upright): a tilted photo
 GRID_COVER = 0.6  # ... and its ink covers this share of it (it may pass behind the digit, or fade)
 GRID_FAINT = 0.6  # printed lines are fainter than this share of the strokes' ink level
-GRID_REST = 0.1  # what is left once the lines are out must hold this share of the ink (else the lines are the digit)
+GRID_REST = 0.02  # what is left once the lines are out must hold this share of the ink (else the lines are the digit)
 REFINE_BELOW = 40  # a digit smaller than this (working pixels) in a downscaled picture is looked at again
 
 

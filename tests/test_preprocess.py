@@ -121,20 +121,6 @@ def test_uneven_light_and_shadow_are_removed(mnist_sample, references, index):
     assert _nearest(out, references) == index  # the shadow edge did not survive as ink
 
 
-def _on_squared_paper(digit: np.ndarray, grid_bgr: tuple[int, int, int], step: int, tilt: float = 0.0) -> np.ndarray:
-    """An MNIST digit in blue ink on squared paper (printed lines every ``step`` pixels), as a photo shows it."""
-    ink = cv2.resize(digit, (168, 168), interpolation=cv2.INTER_LINEAR).astype(np.float32)[..., None] / 255
-    paper = np.full((240, 240, 3), 250, np.uint8)
-    for k in range(0, 240, step):
-        paper[k, :], paper[:, k] = grid_bgr, grid_bgr
-    if tilt:
-        turn = cv2.getRotationMatrix2D((120, 120), tilt, 1.0)
-        paper = cv2.warpAffine(paper, turn, (240, 240), borderMode=cv2.BORDER_REFLECT)
-    picture = paper.astype(np.float32)
-    picture[36:204, 36:204] = picture[36:204, 36:204] * (1 - ink) + np.array([120, 40, 20], np.float32) * ink
-    return picture.astype(np.uint8)
-
-
 @pytest.mark.parametrize(
     ("grid_bgr", "step", "tilt", "floor"),
     [
@@ -147,11 +133,12 @@ def _on_squared_paper(digit: np.ndarray, grid_bgr: tuple[int, int, int], step: i
 )
 def test_printed_lines_of_squared_paper_are_not_ink(mnist_sample, grid_bgr, step, tilt, floor):
     """The lines run through and around the digit; the shipped model must still read it."""
+    from digitkit.benchmarks.robustness import on_squared_paper
     from digitkit.runtime.recognizer import Recognizer
 
     images, labels = mnist_sample[0][:100], mnist_sample[1][:100]
     predictions = Recognizer(threads=1, min_confidence=0.0).predict_batch(
-        [_on_squared_paper(d, grid_bgr, step, tilt) for d in images]
+        [on_squared_paper(d, grid_bgr, step, tilt) for d in images]
     )
     assert np.mean([p.digit == y for p, y in zip(predictions, labels, strict=True)]) >= floor
 
