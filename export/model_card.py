@@ -62,18 +62,7 @@ def _recipe(meta: dict[str, str]) -> str:
         f"{cfg.get('epochs')} epochs of AdamW (batch {cfg.get('batch_size')}, one-cycle LR max {cfg.get('max_lr')}, "
         f"weight decay {cfg.get('weight_decay')}, label smoothing {cfg.get('label_smoothing')}) on the {cfg.get('subset') or 60_000:,} MNIST training images "
         f"with random affine augmentation (±{cfg.get('rotate_deg')}°, scale {tuple(cfg.get('scale', ()))}, shift ±{cfg.get('shift_px')} px, "
-        f"shear ±{cfg.get('shear_deg')}°)"
-        + (
-            f", {cfg['stretch']:.0%} of each batch stretched towards a square box (at most {cfg.get('stretch_max')}×)"
-            if cfg.get("stretch")
-            else ""
-        )
-        + (
-            f", plus {cfg['flagged_ones']:,} synthetic European 1s (`train/styles.py`)"
-            if cfg.get("flagged_ones")
-            else ""
-        )
-        + f", seed {cfg.get('seed')}."
+        f"shear ±{cfg.get('shear_deg')}°), seed {cfg.get('seed')}."
     )
 
 

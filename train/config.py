@@ -26,9 +26,6 @@ class TrainConfig:
     scale: tuple[float, float] = (0.9, 1.1)
     shift_px: float = 2.0
     shear_deg: float = 8.0
-    stretch: float = 0.0  # share of each batch whose ink box is stretched towards a square (Semeion-style)
-    stretch_max: float = 4.0
-    flagged_ones: int = 0  # synthetic European 1s (long upstroke) added to the training set
     seed: int = 0
     subset: int | None = None  # train on the first N images only (tests)
     extra: dict = field(default_factory=dict)

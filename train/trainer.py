@@ -28,7 +28,6 @@ from digitkit.train.checkpoint import MNIST_MEAN, MNIST_STD, load_checkpoint, sa
 from digitkit.train.config import TrainConfig
 from digitkit.train.mnist import Mnist, load_mnist
 from digitkit.train.model import build_model, count_parameters
-from digitkit.train.styles import flagged_ones
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.json"
@@ -145,14 +144,6 @@ def train(
     labels = torch.from_numpy(np.array(data.train_labels, dtype=np.int64))
     if cfg.subset:
         images, labels = images[: cfg.subset], labels[: cfg.subset]
-    if cfg.flagged_ones:
-        extra, extra_labels = flagged_ones(
-            images.numpy(), labels.numpy(), cfg.flagged_ones, np.random.default_rng(cfg.seed)
-        )
-        images, labels = (
-            torch.cat([images, torch.from_numpy(extra)]),
-            torch.cat([labels, torch.from_numpy(extra_labels)]),
-        )
     images, labels = images.to(dev), labels.to(dev)
 
     torch.manual_seed(cfg.seed)
