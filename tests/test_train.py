@@ -19,7 +19,7 @@ from digitkit.train.model import build_model, count_parameters  # noqa: E402
 from digitkit.train.trainer import train  # noqa: E402
 
 
-@pytest.mark.parametrize("name", ["quick", "full", "tiny"])
+@pytest.mark.parametrize("name", ["quick", "full", "tiny", "dense"])
 def test_model_output_shapes(name):
     cfg = PRESETS[name]
     model = build_model(cfg.arch, cfg.widths, cfg.head, cfg.dropout).eval()
