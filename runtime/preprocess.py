@@ -62,9 +62,9 @@ RULE_ANGLES = (
     6.0,
     12.0,
 )  # near-level lines of a tilted page (degrees)  # height over width beyond which an upright mark is too thin even for a "1"
-GRID_SPAN = 0.85  # a printed line of squared/lined paper runs across at least this share of the picture
-GRID_ANGLES = (-4.5, -3.0, -1.5, 0.0, 1.5, 3.0, 4.5)  # degrees from level (or upright): a tilted photo
+GRID_SPAN = 0.85  # a printed line of squared/lined paper runs across at least this share of the picture ...
 GRID_COVER = 0.6  # ... and its ink covers this share of it (it may pass behind the digit, or fade)
+GRID_ANGLES = (-4.5, -3.0, -1.5, 0.0, 1.5, 3.0, 4.5)  # degrees from level (or upright): a tilted photo
 GRID_FAINT = 0.6  # printed lines are fainter than this share of the strokes' ink level
 GRID_REST = 0.02  # what is left once the lines are out must hold this share of the ink (else the lines are the digit)
 REFINE_BELOW = 40  # a digit smaller than this (working pixels) in a downscaled picture is looked at again
@@ -535,7 +535,7 @@ def _without_grid(inked: Inked) -> Inked:
     bands = []  # the ink of each line found, in picture coordinates
     for wanted, upright in ((across, False), (down, True)):
         if wanted:
-            bands += _line_bands(weak.T if upright else weak, upright)
+            bands += _line_bands(np.ascontiguousarray(weak.T) if upright else weak, upright)
     if not bands:
         return inked
     lines = np.zeros_like(weak)
@@ -600,10 +600,6 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
     """(first, last) index of each run of True."""
     edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
     return [(int(a), int(b) - 1) for a, b in zip(edges[::2], edges[1::2], strict=True)]
-
-
-def _near(mask: np.ndarray, distance: int) -> np.ndarray:
-    return cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * distance + 1, 2 * distance + 1)))
 
 
 def _line_kernel(length: int, angle: float) -> np.ndarray:
