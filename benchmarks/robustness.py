@@ -152,6 +152,25 @@ def on_squared_paper(
     return picture.astype(np.uint8)
 
 
+def on_a_table(digit: np.ndarray, margin: int = 60, tilt: float = 5.0, table: int = 50) -> np.ndarray:
+    """Dark ink on a white sheet lying on a darker table, the sheet ``margin`` pixels in from the 400×400 frame."""
+    size = 400
+    picture = np.full((size, size), table, np.float32)
+    sheet = np.zeros((size, size), np.uint8)
+    corners = cv2.boxPoints(((size / 2, size / 2), (size - 2 * margin, size - 2 * margin), tilt)).astype(np.int32)
+    cv2.fillPoly(sheet, [corners], 1)
+    picture[sheet > 0] = 235
+    ink = cv2.resize(digit, (160, 160), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
+    picture[120:280, 120:280] *= 1 - 0.85 * ink
+    return picture.astype(np.uint8)
+
+
+def _on_a_table(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return on_a_table(
+        x, margin=int(rng.integers(30, 90)), tilt=float(rng.uniform(-8, 8)), table=int(rng.integers(20, 120))
+    )
+
+
 def _squared_paper(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return on_squared_paper(x, tilt=float(rng.uniform(-3, 3)), phase=int(rng.integers(0, 30)))
 
@@ -166,6 +185,7 @@ TRANSFORMS = {
     "thin strokes": _stroke("thin"),
     "grey paper, uneven light": _uneven_light,
     "squared paper, blue ink": _squared_paper,  # beyond the issue's list: exercise books
+    "photo of a sheet on a table": _on_a_table,  # beyond the issue's list: the surface around the page
 }
 
 

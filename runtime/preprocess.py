@@ -67,6 +67,11 @@ GRID_COVER = 0.6  # ... and its ink covers this share of it (it may pass behind 
 GRID_ANGLES = (-4.5, -3.0, -1.5, 0.0, 1.5, 3.0, 4.5)  # degrees from level (or upright): a tilted photo
 GRID_FAINT = 0.6  # printed lines are fainter than this share of the strokes' ink level
 GRID_REST = 0.02  # what is left once the lines are out must hold this share of the ink (else the lines are the digit)
+SHEET_SHARE = 0.2  # a sheet of paper photographed on a table covers at least this share of the picture ...
+SHEET_WRITING = 0.002  # ... holds writing (holes in it) of at least this share ...
+SHEET_THIN = 0.5  # ... whose strokes are under this share of the sheet's own half-width
+SHEET_CORNERS = 0.03  # of its perimeter: how far a sheet's outline may stray from its four corners
+SHEET_EDGE = 0.04  # of the picture's side: the sheet's edge, left out with the surface
 REFINE_BELOW = 40  # a digit smaller than this (working pixels) in a downscaled picture is looked at again
 
 
@@ -91,6 +96,9 @@ class Inked:
     contrast: int  # peak ink level above the background
     floor: int = 0  # ink levels at or below this are noise
     high: float = 0.0  # the strong-ink threshold
+    sheet: np.ndarray | None = (
+        None  # a photographed sheet's inside (working resolution), the surface around it left out
+    )
 
 
 def to_mnist(picture) -> np.ndarray | None:
@@ -107,19 +115,23 @@ def to_mnist(picture) -> np.ndarray | None:
         return None  # nothing but a speck
     if inked.scale < 1.0 and max(w, h) < REFINE_BELOW:
         # a small digit in a large picture: look again at full resolution around it
-        refined = _refine(grey, (x, y, w, h), inked.scale)
+        refined = _refine(grey, (x, y, w, h), inked.scale, inked.sheet)
         if refined is not None:
             return refined
     return _normalise_region(inked, mask[y : y + h, x : x + w], (x, y, w, h))
 
 
-def _refine(grey: np.ndarray, box: tuple[int, int, int, int], scale: float) -> np.ndarray | None:
+def _refine(
+    grey: np.ndarray, box: tuple[int, int, int, int], scale: float, sheet: np.ndarray | None = None
+) -> np.ndarray | None:
     x, y, w, h = (v / scale for v in box)
     margin = 0.5 * max(w, h)
     height, width = grey.shape
     x0, y0 = max(0, int(x - margin)), max(0, int(y - margin))
     x1, y1 = min(width, int(x + w + margin) + 1), min(height, int(y + h + margin) + 1)
-    inked = _find_ink(grey[y0:y1, x0:x1], max_side=DIGIT_MAX_SIDE)
+    if sheet is not None:  # the crop may reach the sheet's edge: the surface stays painted over
+        sheet = cv2.resize(sheet, (width, height), interpolation=cv2.INTER_NEAREST)[y0:y1, x0:x1]
+    inked = _find_ink(grey[y0:y1, x0:x1], max_side=DIGIT_MAX_SIDE, sheet=sheet)
     if inked is None:
         return None
     mask = _component_mask(inked, _significant_components(inked))
@@ -183,13 +195,18 @@ def find_ink(picture, *, max_side: int = DIGIT_MAX_SIDE, stats: bool = False, on
     return _find_ink(_grey(load_picture(picture)), max_side=max_side, stats=stats, one_digit=one_digit)
 
 
-def _find_ink(grey: np.ndarray, *, max_side: int, stats: bool = False, one_digit: bool = True) -> Inked | None:
+def _find_ink(
+    grey: np.ndarray, *, max_side: int, stats: bool = False, one_digit: bool = True, sheet: np.ndarray | None = None
+) -> Inked | None:
     height, width = grey.shape
     scale = 1.0
     if max(height, width) > max_side:
         scale = max_side / max(height, width)
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
+    if sheet is not None and sheet.shape != grey.shape:
+        sheet = cv2.resize(sheet, grey.shape[::-1], interpolation=cv2.INTER_NEAREST)
+    grey, sheet = _sheet_only(grey, sheet)
     sigma = _noise_level(grey)
     ink, dark_ink, contrast = _ink_bright_on_black(grey, sigma)
     if sigma > NOISY:  # grainy picture: smooth before thresholding, and ask for more contrast
@@ -215,7 +232,63 @@ def _find_ink(grey: np.ndarray, *, max_side: int, stats: bool = False, one_digit
     if one_digit and count > SPECKLED_COUNT and strong_area.max() < 0.5 * total:
         return None  # ink scattered over many specks (noise), no stroke holds most of it
     floor = int(2.5 * sigma) if sigma > NOISY else 0
-    return Inked(ink, labels, strong_area, box_stats, scale, dark_ink, contrast, floor, float(high))
+    return Inked(ink, labels, strong_area, box_stats, scale, dark_ink, contrast, floor, float(high), sheet)
+
+
+def _sheet_only(grey: np.ndarray, inside: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+    """A photo of a sheet lying on a darker (or lighter) surface -> (the sheet with the surface painted over with
+    paper, the sheet's inside); (grey, None) for any other picture. ``inside`` skips the search: paint outside it.
+
+    Polarity reads the paper from the picture's border; when the border is the
+    table around the sheet, the sheet itself would pass for a huge stroke of
+    bright ink. A sheet is a large quadrilateral inside the picture, with the
+    surface on all four sides, whose holes (the writing) are much thinner than
+    it is: a bold digit's outline is no quadrilateral, or its hole is as wide
+    as its strokes, or it has none, and it is left alone.
+    """
+    if inside is not None:
+        return _paint_outside(grey, inside), inside
+    height, width = grey.shape
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    centre = grey[height // 4 : height - height // 4, width // 4 : width - width // 4]
+    if min(height, width) < 16 or abs(_median_level(centre) - float(np.median(border))) < MIN_CONTRAST:
+        return grey, None  # the middle is the same stuff as the border: no sheet on a surface (the usual case)
+    area = grey.size
+    smooth = _smooth(grey)
+    _, bright = cv2.threshold(smooth, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    for candidate in (bright, 1 - bright):
+        if candidate[[0, -1]].any() or candidate[:, [0, -1]].any() or candidate.sum() < SHEET_SHARE * area:
+            continue  # it reaches a side of the picture, or is too small: no sheet with the surface all around
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(candidate, connectivity=4)
+        if count < 2:
+            continue
+        largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        if stats[largest, cv2.CC_STAT_AREA] < SHEET_SHARE * area:
+            continue
+        sheet = (labels == largest).astype(np.uint8)
+        contours, _ = cv2.findContours(sheet, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        outline = max(contours, key=cv2.contourArea)
+        corners = cv2.approxPolyDP(outline, SHEET_CORNERS * cv2.arcLength(outline, True), True)
+        if len(corners) != 4 or not cv2.isContourConvex(corners):
+            continue  # paper is a quadrilateral, even in perspective; a digit's outline is not
+        filled = np.zeros_like(sheet)
+        cv2.drawContours(filled, contours, -1, 1, thickness=cv2.FILLED)
+        holes = filled & (1 - candidate)  # the writing (what lies inside a 9's loop is paper too)
+        if holes.sum() < SHEET_WRITING * area or _half_width(holes) >= SHEET_THIN * _half_width(sheet):
+            continue
+        edge = max(1, round(SHEET_EDGE * max(grey.shape)))
+        inner = cv2.erode(filled, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * edge + 1, 2 * edge + 1)))
+        return _paint_outside(grey, inner), inner
+    return grey, None
+
+
+def _paint_outside(grey: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """``grey`` with every pixel outside ``inside`` set to the paper's level (the median inside)."""
+    if not inside.any():
+        return grey
+    out = grey.copy()
+    out[inside == 0] = int(np.median(grey[inside > 0]))
+    return out
 
 
 def _noise_level(grey: np.ndarray) -> float:

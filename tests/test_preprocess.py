@@ -143,6 +143,19 @@ def test_printed_lines_of_squared_paper_are_not_ink(mnist_sample, grid_bgr, step
     assert np.mean([p.digit == y for p, y in zip(predictions, labels, strict=True)]) >= floor
 
 
+@pytest.mark.parametrize(("margin", "tilt", "table"), [(40, 5.0, 50), (80, -7.0, 100), (60, 2.0, 20)])
+def test_photo_of_a_sheet_on_a_table_reads_the_sheet(mnist_sample, margin, tilt, table):
+    """The border is the table, not the paper: the sheet must not pass for a huge bright stroke (read 10 % before)."""
+    from digitkit.benchmarks.robustness import on_a_table
+    from digitkit.runtime.recognizer import Recognizer
+
+    images, labels = mnist_sample[0][:100], mnist_sample[1][:100]
+    predictions = Recognizer(threads=1, min_confidence=0.0).predict_batch(
+        [on_a_table(d, margin, tilt, table) for d in images]
+    )
+    assert np.mean([p.digit == y for p, y in zip(predictions, labels, strict=True)]) >= 0.97
+
+
 @pytest.mark.parametrize("dark_ink", [False, True])
 def test_tight_crop_whose_ink_runs_along_the_border_keeps_its_polarity(dark_ink):
     """A bold 0 filling its box: most of the border is ink, yet the ring is the digit, not its inside."""
