@@ -204,9 +204,12 @@ def _find_ink(
         scale = max_side / max(height, width)
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
-    if sheet is not None and sheet.shape != grey.shape:
+    if sheet is None:
+        sheet = _find_sheet(grey)
+    elif sheet.shape != grey.shape:  # the sheet found in the whole picture, for a crop of it
         sheet = cv2.resize(sheet, grey.shape[::-1], interpolation=cv2.INTER_NEAREST)
-    grey, sheet = _sheet_only(grey, sheet)
+    if sheet is not None:
+        grey = _paint_outside(grey, sheet)
     sigma = _noise_level(grey)
     ink, dark_ink, contrast = _ink_bright_on_black(grey, sigma)
     if sigma > NOISY:  # grainy picture: smooth before thresholding, and ask for more contrast
@@ -235,9 +238,8 @@ def _find_ink(
     return Inked(ink, labels, strong_area, box_stats, scale, dark_ink, contrast, floor, float(high), sheet)
 
 
-def _sheet_only(grey: np.ndarray, inside: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
-    """A photo of a sheet lying on a darker (or lighter) surface -> (the sheet with the surface painted over with
-    paper, the sheet's inside); (grey, None) for any other picture. ``inside`` skips the search: paint outside it.
+def _find_sheet(grey: np.ndarray) -> np.ndarray | None:
+    """In a photo of a sheet lying on a darker (or lighter) surface, the sheet's inside; None for any other picture.
 
     Polarity reads the paper from the picture's border; when the border is the
     table around the sheet, the sheet itself would pass for a huge stroke of
@@ -246,13 +248,11 @@ def _sheet_only(grey: np.ndarray, inside: np.ndarray | None = None) -> tuple[np.
     it is: a bold digit's outline is no quadrilateral, or its hole is as wide
     as its strokes, or it has none, and it is left alone.
     """
-    if inside is not None:
-        return _paint_outside(grey, inside), inside
     height, width = grey.shape
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     centre = grey[height // 4 : height - height // 4, width // 4 : width - width // 4]
     if min(height, width) < 16 or abs(_median_level(centre) - float(np.median(border))) < MIN_CONTRAST:
-        return grey, None  # the middle is the same stuff as the border: no sheet on a surface (the usual case)
+        return None  # the middle is the same stuff as the border: no sheet on a surface (the usual case)
     area = grey.size
     smooth = _smooth(grey)
     _, bright = cv2.threshold(smooth, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
@@ -277,9 +277,8 @@ def _sheet_only(grey: np.ndarray, inside: np.ndarray | None = None) -> tuple[np.
         if holes.sum() < SHEET_WRITING * area or _half_width(holes) >= SHEET_THIN * _half_width(sheet):
             continue
         edge = max(1, round(SHEET_EDGE * max(grey.shape)))
-        inner = cv2.erode(filled, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * edge + 1, 2 * edge + 1)))
-        return _paint_outside(grey, inner), inner
-    return grey, None
+        return cv2.erode(filled, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * edge + 1, 2 * edge + 1)))
+    return None
 
 
 def _paint_outside(grey: np.ndarray, inside: np.ndarray) -> np.ndarray:
