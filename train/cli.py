@@ -29,7 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("train", help="train a CNN on MNIST")
     p.add_argument(
-        "--preset", default="quick", help="quick (minutes, main job), full (the shipped model), tiny (<10k parameters)"
+        "--preset",
+        default="quick",
+        help="quick (minutes, main job), full (the shipped model), tiny (<10k parameters), dense (the plain-conv CNN shipped first)",
     )
     p.add_argument(
         "--out", type=Path, default=None, help="run folder for checkpoint.pt and metrics.json (default: runs/<preset>)"
