@@ -152,12 +152,16 @@ def on_squared_paper(
     return picture.astype(np.uint8)
 
 
-def on_a_table(digit: np.ndarray, margin: int = 60, tilt: float = 5.0, table: int = 50) -> np.ndarray:
-    """Dark ink on a white sheet lying on a darker table, the sheet ``margin`` pixels in from the 400×400 frame."""
+def on_a_table(
+    digit: np.ndarray, margin: int = 60, tilt: float = 5.0, table: int = 50, shift: tuple[int, int] = (0, 0)
+) -> np.ndarray:
+    """Dark ink on a white sheet lying on a darker table, 400×400: the sheet ``margin`` pixels in from the frame
+    (negative: it runs off it), moved by ``shift``; the digit stays in the middle of the frame."""
     size = 400
     picture = np.full((size, size), table, np.float32)
     sheet = np.zeros((size, size), np.uint8)
-    corners = cv2.boxPoints(((size / 2, size / 2), (size - 2 * margin, size - 2 * margin), tilt)).astype(np.int32)
+    centre = (size / 2 + shift[0], size / 2 + shift[1])
+    corners = cv2.boxPoints((centre, (size - 2 * margin, size - 2 * margin), tilt)).astype(np.int32)
     cv2.fillPoly(sheet, [corners], 1)
     picture[sheet > 0] = 235
     ink = cv2.resize(digit, (160, 160), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
@@ -166,9 +170,10 @@ def on_a_table(digit: np.ndarray, margin: int = 60, tilt: float = 5.0, table: in
 
 
 def _on_a_table(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return on_a_table(
-        x, margin=int(rng.integers(30, 90)), tilt=float(rng.uniform(-8, 8)), table=int(rng.integers(20, 120))
-    )
+    """The sheet inside the frame, or running off it on some sides with the table showing on the others."""
+    margin = int(rng.integers(-60, 90))
+    shift = (0, 0) if margin > 0 else (int(rng.integers(-50, 51)), int(rng.integers(-50, 51)))
+    return on_a_table(x, margin, float(rng.uniform(-8, 8)), int(rng.integers(20, 120)), shift)
 
 
 def _squared_paper(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -72,6 +72,10 @@ SHEET_WRITING = 0.002  # ... holds writing (holes in it) of at least this share 
 SHEET_THIN = 0.5  # ... whose strokes are under this share of the sheet's own half-width
 SHEET_CORNERS = 0.03  # of its perimeter: how far a sheet's outline may stray from its four corners
 SHEET_EDGE = 0.04  # of the picture's side: the sheet's edge, left out with the surface
+EDGE_STRIP = 0.2  # a mark along this share of a side of the picture hugs the border ...
+EDGE_BAND = 0.12  # ... or touches it without leaving this rim (a share of the side) ...
+EDGE_DIGIT_SHARE = 0.004  # ... and is dropped if a mark with this share of the picture in ink ...
+EDGE_DIGIT_HEIGHT = 0.2  # ... and this share of its height stands clear of the border
 REFINE_BELOW = 40  # a digit smaller than this (working pixels) in a downscaled picture is looked at again
 
 
@@ -108,7 +112,7 @@ def to_mnist(picture) -> np.ndarray | None:
     inked = _find_ink(grey, max_side=LARGE_MAX_SIDE if large else DIGIT_MAX_SIDE)
     if inked is None:
         return None
-    inked = _without_grid(inked)
+    inked = _without_grid(_without_edge_strips(inked))
     mask = _component_mask(inked, _significant_components(inked))
     x, y, w, h = cv2.boundingRect(mask)
     if max(w, h) / inked.scale < max(MIN_DIGIT_SIDE, MIN_DIGIT_SHARE * max(grey.shape)):
@@ -134,6 +138,7 @@ def _refine(
     inked = _find_ink(grey[y0:y1, x0:x1], max_side=DIGIT_MAX_SIDE, sheet=sheet)
     if inked is None:
         return None
+    inked = _without_edge_strips(inked)  # the crop may reach the edge of a sheet
     mask = _component_mask(inked, _significant_components(inked))
     bx, by, bw, bh = cv2.boundingRect(mask)
     if bw == 0:
@@ -583,6 +588,36 @@ def _without_rules(inked: Inked, ids: np.ndarray) -> Inked:
     strong_area = np.bincount(labels[inked.ink > inked.high], minlength=count)
     strong_area[0] = 0
     return replace(inked, labels=labels, strong_area=strong_area, stats=box_stats)
+
+
+def _without_edge_strips(inked: Inked) -> Inked:
+    """The ink without marks that hug the picture's sides (the table beside a sheet running off the frame).
+
+    A mark lying along a good part of a side, or one that touches a side and
+    never leaves the rim (a corner's wedge of table), is no digit when a
+    digit-sized mark stands clear of the border; without one (a tight crop,
+    where the digit itself touches the sides) nothing is dropped.
+    """
+    labels, area = inked.labels, inked.strong_area
+    count = len(area)
+    contact = np.zeros(count, dtype=np.float64)
+    for side in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        contact = np.maximum(contact, np.bincount(side, minlength=count)[:count] / side.size)
+    band = max(1, round(EDGE_BAND * min(labels.shape)))
+    reaches_in = np.zeros(count, dtype=bool)
+    reaches_in[np.unique(labels[band:-band, band:-band])] = True
+    # along a good part of a side, or a corner's wedge that never leaves the picture's rim
+    strips = (contact >= EDGE_STRIP) | ((contact > 0) & ~reaches_in)
+    strips[0] = False
+    if not strips.any():
+        return inked
+    clear = area * (contact == 0)
+    best = int(np.argmax(clear))
+    rows = np.flatnonzero((labels == best).any(axis=1))
+    tall = rows.size > 0 and rows[-1] - rows[0] + 1 >= EDGE_DIGIT_HEIGHT * labels.shape[0]
+    if clear[best] < EDGE_DIGIT_SHARE * labels.size or not tall:
+        return inked  # nothing digit-sized clear of the border (a dash is not): the strip may be part of the digit
+    return replace(inked, strong_area=area * ~strips)
 
 
 def _without_grid(inked: Inked) -> Inked:
