@@ -603,6 +603,8 @@ def _without_edge_strips(inked: Inked) -> Inked:
     contact = np.zeros(count, dtype=np.float64)
     for side in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
         contact = np.maximum(contact, np.bincount(side, minlength=count)[:count] / side.size)
+    if not contact[1:].any():
+        return inked  # nothing reaches the border (the usual drawing)
     band = max(1, round(EDGE_BAND * min(labels.shape)))
     reaches_in = np.zeros(count, dtype=bool)
     reaches_in[np.unique(labels[band:-band, band:-band])] = True
