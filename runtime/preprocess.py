@@ -100,9 +100,8 @@ class Inked:
     contrast: int  # peak ink level above the background
     floor: int = 0  # ink levels at or below this are noise
     high: float = 0.0  # the strong-ink threshold
-    sheet: np.ndarray | None = (
-        None  # a photographed sheet's inside (working resolution), the surface around it left out
-    )
+    # a photographed sheet's inside (working resolution); the surface around it is painted over with paper
+    sheet: np.ndarray | None = None
 
 
 def to_mnist(picture) -> np.ndarray | None:
@@ -134,7 +133,11 @@ def _refine(
     x0, y0 = max(0, int(x - margin)), max(0, int(y - margin))
     x1, y1 = min(width, int(x + w + margin) + 1), min(height, int(y + h + margin) + 1)
     if sheet is not None:  # the crop may reach the sheet's edge: the surface stays painted over
-        sheet = cv2.resize(sheet, (width, height), interpolation=cv2.INTER_NEAREST)[y0:y1, x0:x1]
+        # the same crop of the working-resolution mask; _find_ink brings it to the crop's own size
+        sy, sx = sheet.shape[0] / height, sheet.shape[1] / width
+        sheet = sheet[
+            int(y0 * sy) : max(int(y0 * sy) + 1, round(y1 * sy)), int(x0 * sx) : max(int(x0 * sx) + 1, round(x1 * sx))
+        ]
     inked = _find_ink(grey[y0:y1, x0:x1], max_side=DIGIT_MAX_SIDE, sheet=sheet)
     if inked is None:
         return None
