@@ -82,7 +82,7 @@ def _from_file(path: Path) -> np.ndarray:
                     f"{path}: {width}×{height} pixels is too large (limit {MAX_PIXELS:,} pixels; a decompression bomb?)"
                 )
             image.load()
-            return _from_pil(image, str(path))
+            return _from_pil(_upright(image), str(path))
     except PictureError:
         raise
     except Image.DecompressionBombError as exc:
@@ -97,6 +97,17 @@ def _from_file(path: Path) -> np.ndarray:
         # Pillow reports a truncated or corrupt file with these
         reason = str(exc) or type(exc).__name__
         raise UnreadablePictureError(f"{path}: corrupt or truncated image ({reason})") from None
+
+
+def _upright(image: Any) -> Any:
+    """The picture as the camera held it: a phone stores a sideways photo's pixels as shot, plus an
+    EXIF Orientation tag that every viewer applies; Pillow's ``exif_transpose`` applies it here too."""
+    from PIL import ImageOps
+
+    try:
+        return ImageOps.exif_transpose(image)
+    except (OSError, ValueError, SyntaxError, KeyError, TypeError):  # a broken EXIF block: keep the stored pixels
+        return image
 
 
 def _from_pil(image: Any, name: str) -> np.ndarray:

@@ -1,9 +1,8 @@
-"""Read a number written on paper: find the digits, classify them in one batch, join them.
+"""Read the digits written in a picture: find them (the vision pipeline), classify them in one batch, join them.
 
-Segmentation and reading order live in ``preprocess.find_digits`` (rows top
-to bottom, then left to right); this module only turns its crops into an
-answer. A digit the model is not sure of reads as ``?`` in the text, so a
-half-read number is never mistaken for a whole one.
+Segmentation, splitting and reading order live in ``vision.find_rows``; this
+module only turns its digits into an answer. A digit the model is not sure of
+reads as ``?`` in the text, so a half-read number is never mistaken for a whole one.
 """
 
 from __future__ import annotations
@@ -13,15 +12,15 @@ from typing import Any
 
 import numpy as np
 
-from digitkit.runtime import preprocess
 from digitkit.runtime.recognizer import Recognizer
+from digitkit.runtime.vision import find_rows
 
 UNSURE = "?"
 
 
 @dataclass
 class DigitReading:
-    box: tuple[int, int, int, int]  # x, y, w, h in the picture's pixels
+    box: tuple[int, int, int, int]  # x, y, w, h in the (turned) picture's pixels
     digit: int | None  # None when the model is not sure
     confidence: float
     probabilities: np.ndarray  # (10,)
@@ -33,6 +32,7 @@ class DigitReading:
 class NumberReading:
     text: str  # the digits in reading order, "?" for unsure ones, rows joined by "\n"
     digits: list[DigitReading]
+    turned: int = 0  # degrees (clockwise) the picture was turned to be read; boxes are in the turned picture
 
     @property
     def complete(self) -> bool:
@@ -40,19 +40,21 @@ class NumberReading:
         return bool(self.digits) and all(d.digit is not None for d in self.digits)
 
 
-def read_number(picture: Any, recognizer: Recognizer | None = None) -> NumberReading:
-    """Find and read every digit of a picture; ``text`` is "" when there is none."""
+def read_number(picture: Any, recognizer: Recognizer | None = None, *, orient: bool = True) -> NumberReading:
+    """Find and read every digit of a picture; ``text`` is "" when there is none.
+
+    ``orient``: when the upright reading is weak, also try the picture turned by
+    90, 180 and 270 degrees and keep the most confident (``NumberReading.turned``).
+    """
     recognizer = recognizer or Recognizer()
-    rows = preprocess.find_digit_rows(picture)
-    crops = [crop for row in rows for crop in row]
-    predictions = recognizer.predict_mnist([c.mnist for c in crops])
-    digits, lines, k = [], [], 0
-    for row_index, row in enumerate(rows):
-        line = ""
-        for crop in row:
-            p = predictions[k]
-            k += 1
-            digits.append(DigitReading(crop.box, p.digit, p.confidence, p.probabilities, row_index, crop.mnist))
-            line += UNSURE if p.digit is None else str(p.digit)
-        lines.append(line)
-    return NumberReading("\n".join(lines), digits)
+    judge = (lambda batch: [p.confidence for p in recognizer.predict_mnist(list(batch))]) if orient else None
+    page = find_rows(picture, recognizer.classify_mnist, judge=judge)
+    predictions = recognizer.predict_mnist([d.mnist for d in page.digits])
+    digits = [
+        DigitReading(d.box, p.digit, p.confidence, p.probabilities, d.row, d.mnist)
+        for d, p in zip(page.digits, predictions, strict=True)
+    ]
+    lines: dict[int, str] = {}
+    for d in digits:
+        lines[d.row] = lines.get(d.row, "") + (UNSURE if d.digit is None else str(d.digit))
+    return NumberReading("\n".join(lines[r] for r in sorted(lines)), digits, page.turned)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from digitkit.runtime import preprocess
+from digitkit.runtime import vision
 from digitkit.runtime.errors import DigitkitError
 from digitkit.runtime.model_spec import PREFIX, ModelSpec
 
@@ -163,7 +163,7 @@ class Recognizer:
 
     def predict_batch(self, pictures: Any) -> list[Prediction]:
         """Several pictures -> one Prediction each, with one model call for all the digits found."""
-        digits = [preprocess.to_mnist(p) for p in pictures]
+        digits = [vision.to_mnist(p) for p in pictures]
         return self.predict_mnist(digits, on_page=False)
 
     def predict_mnist(self, digits: list[np.ndarray | None], *, on_page: bool = True) -> list[Prediction]:
@@ -217,7 +217,7 @@ class Recognizer:
             batch = batch[None]
         if batch.ndim == 4 and batch.shape[1] == 1:
             batch = batch[:, 0]
-        if batch.ndim != 3 or batch.shape[1:] != (preprocess.SIZE, preprocess.SIZE):
+        if batch.ndim != 3 or batch.shape[1:] != (vision.SIZE, vision.SIZE):
             raise DigitkitError(f"classify_mnist expects (N, 28, 28) digits, got shape {batch.shape}")
         if len(batch) == 0:
             return np.empty((0, 10), np.float32)

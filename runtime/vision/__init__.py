@@ -1,0 +1,20 @@
+"""The one picture -> digits pipeline, in stages a reader can name.
+
+    load       images.load_picture (EXIF orientation, alpha, 16-bit) -> grey
+    binarise   binarise.py   local (adaptive) threshold at a working scale; polarity
+    components components.py connected pieces of ink with their size and contrast
+    clean      clean.py      drop what is not writing: edges, lines, shadows, specks
+    group      group.py      pieces of one digit -> digits; digits -> rows (slanted rows too)
+    split      split.py      cut touching digits, only when recognition says so
+    normalise  normalise.py  each digit as MNIST was made: 20×20 box, centre of mass in 28×28
+    orient     orient.py     a sideways page: try the other orientations when the reading is weak
+
+``pipeline.py`` runs them. One digit (``to_mnist``, ``Recognizer.predict``) and many
+(``read_number``, the app's frames) go through the same stages: a single-digit
+picture is a page with one digit.
+"""
+
+from digitkit.runtime.vision.normalise import BOX, CENTRE, SIZE
+from digitkit.runtime.vision.pipeline import Digit, Page, find_digits, find_rows, to_mnist
+
+__all__ = ["BOX", "CENTRE", "SIZE", "Digit", "Page", "find_digits", "find_rows", "to_mnist"]

@@ -1,0 +1,163 @@
+"""Stage: grey picture -> ink mask, at a working scale, with the ink made bright.
+
+Light varies across a photo (shadows, vignetting, a warm cast on one side), so ink
+is found by a *local* threshold: a pixel is ink when it stands ``offset`` grey
+levels above the mean of a window around it (OpenCV's adaptive threshold, done
+by hand so that the difference is kept as each pixel's local contrast). The
+window follows the picture's scale: pictures are brought to a working size and
+the window is a fixed share of it.
+
+Polarity: ink is the minority and the thinner phase. Dark ink on light paper is
+inverted so that every later stage sees bright ink on a dark background, as MNIST
+has it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+# Pictures are worked on with their longer side at most this long. Measured on the 22 development pages
+# (../shared/data/photos/pages, 410-2988 px): their smallest digits are still >= 12 px tall at 1000 px.
+WORK_MAX_SIDE = 1000
+# ... and their shorter side at least this long: a 16x16 USPS digit or a 28x28 MNIST one is enlarged so that
+# the threshold's window can reach around its strokes.
+WORK_MIN_SIDE = 112
+# The window's side as a share of the working picture's longer side (51 px on a 1000-px page, as in the textbook
+# sketch the real-pictures issue measured), never under WINDOW_MIN px.
+WINDOW_SHARE = 0.05
+WINDOW_MIN = 15
+# Writing much taller than the window is binarised again with a window this share of its typical height, when
+# that is more than WIDEN_BEYOND times the first window (single digits filling a photo, drawings on a canvas).
+WINDOW_PER_HEIGHT = 0.5
+WIDEN_BEYOND = 1.5
+# Polarity is judged on a thumbnail with at most this longer side, with a window this share of it: wider than
+# a marker's strokes on a single-digit photo (pages/melancholyzhong crops: strokes ~7 % of the side).
+POLARITY_SIDE = 400
+POLARITY_WINDOW = 0.2
+POLARITY_TAIL = 0.3  # percent: the extreme contrasts compared
+# Dark ink unless the two signs add up to less than this. On ../shared/data/photos the white-on-black screen
+# drawings add up to -1.29 or less, every dark-ink picture to -0.10 or more (a sideways page under a strong shadow).
+POLARITY_PRIOR = -0.5
+# Pictures up to this side (before working scale) may be tight crops of one digit, as in USPS and Semeion.
+TIGHT_CROP_SIDE = 64
+# A pixel is ink when it stands this many grey levels above its window's mean, and at least NOISE_FACTOR
+# times the picture's noise (paper grain, sensor noise in dim photos such as pages/nirajdudani_01).
+MIN_OFFSET = 10
+NOISE_FACTOR = 4.0
+
+
+@dataclass(frozen=True)
+class Binarised:
+    """A picture at working scale: bright ink on dark paper, its ink mask and each pixel's local contrast."""
+
+    ink: np.ndarray  # uint8 working picture, ink bright
+    mask: np.ndarray  # uint8 0/1, ink
+    contrast: np.ndarray  # int16, pixel minus its window's mean
+    scale: float  # working pixels per picture pixel
+    window: int  # the threshold window's side, working pixels
+    offset: int  # the threshold above the window's mean, grey levels
+    dark_ink: bool  # the picture had dark ink on light paper
+    noise: float = 0.0  # the picture's noise, grey levels (noise_level)
+
+
+def to_grey(picture: np.ndarray) -> np.ndarray:
+    """uint8 grey or BGR -> grey (luminance: blue ink on yellow paper stays dark on light)."""
+    return cv2.cvtColor(picture, cv2.COLOR_BGR2GRAY) if picture.ndim == 3 else picture
+
+
+def working_scale(shape: tuple[int, int]) -> float:
+    """Working pixels per picture pixel for a picture of this (height, width)."""
+    longer, shorter = max(shape), min(shape)
+    if longer > WORK_MAX_SIDE:
+        return WORK_MAX_SIDE / longer
+    if shorter < WORK_MIN_SIDE:
+        return min(WORK_MIN_SIDE / shorter, WORK_MAX_SIDE / longer)
+    return 1.0
+
+
+def binarise(grey: np.ndarray, dark_ink: bool | None = None, window: int | None = None) -> Binarised:
+    """Grey picture -> ``Binarised``; ``dark_ink=None`` decides the polarity from the picture.
+
+    ``window``: the threshold window's side in working pixels (default: ``WINDOW_SHARE`` of the picture);
+    the pipeline widens it for large writing (``window_for``).
+    """
+    scale = working_scale(grey.shape)
+    tight_crop = max(grey.shape) <= TIGHT_CROP_SIDE
+    if scale != 1.0:
+        size = (max(1, round(grey.shape[1] * scale)), max(1, round(grey.shape[0] * scale)))
+        grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    window = (window or max(WINDOW_MIN, round(WINDOW_SHARE * max(grey.shape)))) | 1
+    mean = cv2.blur(grey, (window, window), borderType=cv2.BORDER_REPLICATE)
+    contrast = grey.astype(np.int16) - mean.astype(np.int16)  # bright details positive
+    noise = noise_level(grey)
+    offset = max(MIN_OFFSET, round(NOISE_FACTOR * noise))
+    if dark_ink is None:
+        dark_ink = ink_is_dark(grey, tight_crop)
+    if dark_ink:
+        grey, contrast = cv2.bitwise_not(grey), -contrast
+    mask = (contrast > offset).view(np.uint8)
+    return Binarised(grey, mask, contrast, scale, window, offset, bool(dark_ink), noise)
+
+
+def window_for(digit_height: float, current: int) -> int | None:
+    """A wider window for writing this tall (working pixels), or None when ``current`` will do.
+
+    A marker stroke can be a fifth of its digit's height; a window under about two
+    and a half strokes leaves the stroke's middle out (as bright as the window's mean).
+    """
+    wanted = round(WINDOW_PER_HEIGHT * digit_height)
+    return wanted | 1 if wanted > WIDEN_BEYOND * current else None
+
+
+def noise_level(grey: np.ndarray) -> float:
+    """The picture's noise in grey levels: robust spread of neighbour differences (paper is most of it)."""
+    step = max(1, max(grey.shape) // 400)  # a sample is enough
+    sample = grey[::step, ::step].astype(np.int16)
+    diff = np.abs(np.diff(sample, axis=1)).ravel()
+    return float(np.median(diff)) * 1.4826 / np.sqrt(2.0)
+
+
+def ink_is_dark(grey: np.ndarray, tight_crop: bool = False) -> bool:
+    """True for dark ink on light paper.
+
+    Two signs, each in [-1, 1], positive for dark ink, added up:
+    - the paper is most of a picture, so its level is the median, and ink lies
+      on the far side of it (fooled by a shadow or a gradient across the photo);
+    - a stroke stands out of its surroundings far more than the paper beside it
+      does the other way: on a thumbnail, the extreme local contrasts (with a
+      window wider than a marker's strokes) are compared (fooled by a flat grey
+      drawing on white, where both are small).
+    Most pictures a user hands over are dark ink on paper, so that is the answer
+    unless the signs clearly say otherwise (``POLARITY_PRIOR``). A tight crop of a
+    bold digit (a scanned data set's 16×16) can be half ink: there the median and
+    the border decide, and when they disagree, the thinner of the two phases is the ink.
+    """
+    low, middle, high = np.percentile(grey, (1, 50, 99))
+    by_median = ((middle - low) - (high - middle)) / max(1.0, high - low)
+    if tight_crop:
+        rim = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+        by_border = float(np.median(rim)) > (low + high) / 2
+        if (by_median > 0) == by_border:
+            return by_border
+        return _dark_phase_is_thinner(grey)
+    factor = min(1.0, POLARITY_SIDE / max(grey.shape))
+    small = cv2.resize(grey, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else grey
+    window = max(3, round(POLARITY_WINDOW * max(small.shape))) | 1
+    contrast = small.astype(np.int16) - cv2.blur(small, (window, window), borderType=cv2.BORDER_REPLICATE)
+    darkest, brightest = np.percentile(contrast, (POLARITY_TAIL, 100 - POLARITY_TAIL))
+    by_contrast = (-darkest - brightest) / max(1.0, brightest - darkest)
+    return bool(by_median + by_contrast > POLARITY_PRIOR)
+
+
+def _dark_phase_is_thinner(grey: np.ndarray) -> bool:
+    _, bright = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    dark = cv2.bitwise_not(bright)
+    width = []
+    for phase in (dark, bright):
+        distance = cv2.distanceTransform(phase, cv2.DIST_L2, 3)
+        inside = distance[phase > 0]
+        width.append(float(np.percentile(inside, 90)) if inside.size else np.inf)
+    return width[0] < width[1]

@@ -1,0 +1,86 @@
+"""Stage: drop the pieces of ink that are not writing.
+
+Two passes. Before grouping, by each piece alone: specks (paper grain, dust, JPEG
+noise) by their size against the picture, and borders of dark regions (a page's
+or a table's edge, a shadow) by their surround (see ``components.surround``).
+After grouping, by the digits around them (``odd_sizes``): handwritten digits
+of one picture are of one size, so a mark far taller than the typical digit is
+a rule or an edge, a flat one far wider is an underline, a tiny one a dot.
+Nothing is judged by its share of the *largest* piece: one table edge would make
+every digit a speck.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from digitkit.runtime.vision.binarise import Binarised
+from digitkit.runtime.vision.components import Pieces, surround
+from digitkit.runtime.vision.group import Box, typical_height
+
+# A piece whose longer side is under this share of the working picture's longer side is a speck (6 px on a
+# 1000-px page; the smallest real digits on the development pages are about 12 px tall there), and never
+# under SPECK_MIN px.
+SPECK_SHARE = 0.006
+SPECK_MIN = 3
+# A piece whose surround (components.surround) is above this is the border of a dark region, not a stroke.
+# Strokes on the development pages measure 0.0-0.3; page, table and shadow borders 0.6-1.0.
+SURROUND_MAX = 0.4
+# A piece lying along more than this share of a side of the picture (on its outermost pixels) is an edge, left out of
+# the first guess at the writing's height (writing_height).
+EDGE_RUN = 0.3
+# Relative to the typical digit's height (the median of the picture's candidates):
+TALL = 2.2  # taller than this: a rule, an edge, a scribble
+FLAT_WIDE = 2.5  # wider than this while ...
+FLAT_LOW = 0.45  # ... lower than this: an underline or a printed line
+DOT = 0.3  # neither side reaching this: a dot, a comma, a speck
+
+
+def writing_height(binarised: Binarised, pieces: Pieces) -> float:
+    """A first guess at the writing's height (working pixels), before any piece is judged by its surround.
+
+    The ink-weighted median height of the pieces that are not specks and do not run
+    along a side of the picture (a table's or a page's edge, which would outweigh the digits).
+    """
+    height, width = binarised.mask.shape
+    speck = max(SPECK_MIN, SPECK_SHARE * max(height, width))
+    labels = pieces.labels
+    along = np.zeros(pieces.count, bool)
+    for rim, side in ((labels[0], width), (labels[-1], width), (labels[:, 0], height), (labels[:, -1], height)):
+        along |= np.bincount(rim, minlength=pieces.count) > EDGE_RUN * side
+    boxes, ink = [], []
+    for i in range(1, pieces.count):
+        x, y, w, h = (int(v) for v in pieces.boxes[i])
+        if max(w, h) >= speck and not along[i]:
+            boxes.append((x, y, w, h))
+            ink.append(float(pieces.area[i]))
+    return typical_height(boxes, ink)
+
+
+def writing_pieces(binarised: Binarised, pieces: Pieces) -> list[int]:
+    """Indices of the pieces that may be (part of) writing."""
+    speck = max(SPECK_MIN, SPECK_SHARE * max(binarised.mask.shape))
+    keep = []
+    for i in range(1, pieces.count):
+        _, _, w, h = pieces.boxes[i]
+        if max(w, h) < speck:
+            continue
+        if surround(binarised, pieces, i) > SURROUND_MAX:
+            continue
+        keep.append(i)
+    return keep
+
+
+def odd_sizes(boxes: list[Box], ink: list[float]) -> list[bool]:
+    """For each candidate digit's box (and its ink, pixels): True when its size says it is not a digit."""
+    if not boxes:
+        return []
+    typical = typical_height(boxes, ink)
+    odd = []
+    for _, _, w, h in boxes:
+        odd.append(
+            h > TALL * typical
+            or (w > FLAT_WIDE * typical and h < FLAT_LOW * typical)
+            or (max(w, h) < DOT * typical)
+        )
+    return odd

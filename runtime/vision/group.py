@@ -1,0 +1,108 @@
+"""Stage: pieces of ink -> digits (a 5's flag, a 4 written in two strokes), digits -> rows.
+
+A digit's pieces sit over one another: they share most of the narrower piece's
+columns and leave little vertical gap, and together they are no taller than
+one digit of the picture. Rows are followed left to right: each digit joins
+the row whose last digits point at it (their slope carries on), so slanted and
+gently curved lines stay whole and lines that drift towards each other do not
+swap digits.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+Box = tuple[int, int, int, int]  # x, y, w, h
+
+# Pieces of one digit: they share at least this share of the narrower one's columns ...
+SHARED_COLUMNS = 0.6
+# ... are at most this share of the typical height apart vertically, ...
+PIECE_GAP = 0.3
+# ... and together are at most this many typical heights tall.
+DIGIT_HEIGHT = 1.35
+# A digit joins a row when its middle lies within this share of the row's digit height of where the row
+# points, and the row's slope (dy/dx) is taken as at most ROW_SLOPE (a page photographed at an angle: the
+# steepest development page, asheenafazal_01, drifts ~0.2).
+ROW_REACH = 0.5
+ROW_SLOPE = 0.4
+
+
+def union(boxes: list[Box]) -> Box:
+    """The box around several boxes."""
+    x0 = min(b[0] for b in boxes)
+    y0 = min(b[1] for b in boxes)
+    x1 = max(b[0] + b[2] for b in boxes)
+    y1 = max(b[1] + b[3] for b in boxes)
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def typical_height(boxes: list[Box], weights: list[float] | None = None) -> float:
+    """The height of a typical piece of writing: the median height, each box weighted by its ink.
+
+    Weighted, because paper grain leaves many small specks and a page few digits:
+    by count the specks would be typical, by ink the digits are.
+    """
+    if not boxes:
+        return 0.0
+    heights = np.array([b[3] for b in boxes], np.float64)
+    weights = np.ones(len(boxes)) if weights is None else np.asarray(weights, np.float64)
+    order = np.argsort(heights)
+    cumulative = np.cumsum(weights[order])
+    return float(heights[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+
+
+def group_pieces(boxes: list[Box], areas: list[int]) -> list[list[int]]:
+    """Indices into ``boxes`` grouped into digits, largest piece first in each group."""
+    height = typical_height(boxes, areas)
+    groups: list[list[int]] = []
+    group_boxes: list[Box] = []
+    for i in sorted(range(len(boxes)), key=lambda k: -areas[k]):
+        x, y, w, h = boxes[i]
+        best, best_share = None, SHARED_COLUMNS
+        for g, (gx, gy, gw, gh) in enumerate(group_boxes):
+            shared = (min(x + w, gx + gw) - max(x, gx)) / max(1, min(w, gw))
+            gap = max(gy - (y + h), y - (gy + gh))
+            tall = max(y + h, gy + gh) - min(y, gy)
+            if shared >= best_share and gap <= PIECE_GAP * height and tall <= DIGIT_HEIGHT * max(height, gh):
+                best, best_share = g, shared
+        if best is None:
+            groups.append([i])
+            group_boxes.append(boxes[i])
+        else:
+            groups[best].append(i)
+            group_boxes[best] = union([group_boxes[best], boxes[i]])
+    return groups
+
+
+def into_rows(boxes: list[Box]) -> list[list[int]]:
+    """Indices into ``boxes`` as rows of writing: rows top to bottom, each left to right."""
+    rows: list[list[int]] = []
+    for i in sorted(range(len(boxes)), key=lambda k: boxes[k][0] + boxes[k][2] / 2):
+        x, y, w, h = boxes[i]
+        cx, cy = x + w / 2, y + h / 2
+        best, best_miss = None, None
+        for r, row in enumerate(rows):
+            lx, ly, lw, lh = boxes[row[-1]]
+            predicted = ly + lh / 2 + _slope(boxes, row) * (cx - (lx + lw / 2))
+            miss = abs(cy - predicted)
+            if miss <= ROW_REACH * max(h, lh) and (best_miss is None or miss < best_miss):
+                best, best_miss = r, miss
+        if best is None:
+            rows.append([i])
+        else:
+            rows[best].append(i)
+    rows.sort(key=lambda row: float(np.mean([boxes[i][1] + boxes[i][3] / 2 for i in row])))
+    return rows
+
+
+def _slope(boxes: list[Box], row: list[int]) -> float:
+    """The row's direction (dy/dx) from its last few digits' middles, 0 for a row of one."""
+    if len(row) < 2:
+        return 0.0
+    tail = [boxes[i] for i in row[-4:]]
+    xs = np.array([b[0] + b[2] / 2 for b in tail])
+    ys = np.array([b[1] + b[3] / 2 for b in tail])
+    if np.ptp(xs) <= 0:
+        return 0.0
+    slope = float(np.polyfit(xs, ys, 1)[0])
+    return max(-ROW_SLOPE, min(ROW_SLOPE, slope))

@@ -1,0 +1,74 @@
+"""Stage: one digit's ink -> 28×28 as MNIST was made.
+
+MNIST: bright anti-aliased ink on black; the digit's box scaled to fit 20×20
+(aspect kept); placed so that its centre of mass (pixel weights) is at (14, 14).
+The grey levels come from the working picture, not the ink mask: the local
+threshold can leave the middle of a bold stroke out (it is as bright as its
+window's mean), so the mask only says *where* the digit is (grown to cover such
+hollow strokes, other pieces' ink left out) and the picture says how bright.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+SIZE = 28  # the model's input side
+BOX = 20  # the digit's longer side inside it
+CENTRE = 14.0  # MNIST's centre of mass, in pixel-index coordinates (measured on the training set)
+# Ink levels under this share of the digit's stroke level are paper (grain, a faint shadow) and set to black.
+# MNIST test digits through to_mnist come back unchanged with it (tests/test_vision_normalise.py).
+PAPER_SHARE = 0.2
+
+_INDEX = np.arange(SIZE, dtype=np.float32)
+
+
+def digit_region(ink: np.ndarray, own: np.ndarray, others: np.ndarray, grow: int) -> np.ndarray:
+    """The digit's ink levels in its box, 0 elsewhere.
+
+    ``ink``: the working picture's crop (bright ink); ``own``: 0/1 mask of this
+    digit's pixels; ``others``: 0/1 mask of other pieces' ink; ``grow``: how far
+    (pixels) the digit may reach beyond its mask (hollow strokes, the grey rim).
+    """
+    reach = cv2.dilate(own, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    reach[others > 0] = 0
+    reach[own > 0] = 1
+    outside = ink[reach == 0]
+    paper = float(np.median(outside)) if outside.size else float(ink.min())
+    stroke = float(np.percentile(ink[own > 0], 90)) if own.any() else float(ink.max())
+    if stroke <= paper:
+        return np.zeros_like(ink)
+    level = (ink.astype(np.float32) - paper) * (255.0 / (stroke - paper))
+    level[level < 255.0 * PAPER_SHARE] = 0
+    level[reach == 0] = 0
+    return np.clip(level, 0, 255).astype(np.uint8)
+
+
+def fit_and_centre(crop: np.ndarray) -> np.ndarray | None:
+    """Tight box of the nonzero ink -> fit 20×20 by the longer side -> centre of mass at (14, 14).
+
+    Returns (28, 28) float32 in [0, 1], the stroke core at 1 as in MNIST; None when there is no ink.
+    """
+    x, y, w, h = cv2.boundingRect(crop)
+    if w == 0:
+        return None
+    crop = crop[y : y + h, x : x + w]
+    if max(h, w) != BOX:
+        factor = BOX / max(h, w)
+        size = (max(1, min(BOX, round(w * factor))), max(1, min(BOX, round(h * factor))))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+    values = crop[crop > 0]
+    if values.size == 0:
+        return None
+    k = (values.size * 9) // 10
+    peak = float(np.partition(values, k)[k])  # the stroke core, which MNIST has at full white
+    digit = np.minimum(crop.astype(np.float32) * (1.0 / peak), 1.0)
+    h, w = digit.shape
+    mass = float(digit.sum())
+    cx = float(digit.sum(axis=0) @ _INDEX[:w]) / mass
+    cy = float(digit.sum(axis=1) @ _INDEX[:h]) / mass
+    left = min(max(round(CENTRE - cx), 0), SIZE - w)
+    top = min(max(round(CENTRE - cy), 0), SIZE - h)
+    out = np.zeros((SIZE, SIZE), dtype=np.float32)
+    out[top : top + h, left : left + w] = digit
+    return out

@@ -1,0 +1,139 @@
+"""The picture -> digits pipeline: the stages of this package, run in order.
+
+    load -> binarise -> components -> clean -> group (digits, rows) -> split -> normalise
+
+``find_rows`` is the whole of it; ``to_mnist`` is the same run on a picture that
+holds one digit (the tallest candidate is the digit). ``classify`` (a model's
+(N, 28, 28) -> (N, 10) probabilities) lets recognition decide the two things
+geometry cannot: where touching digits part, and which way up a page is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from digitkit.runtime.images import load_picture
+from digitkit.runtime.vision import orient
+from digitkit.runtime.vision.binarise import Binarised, binarise, to_grey, window_for
+from digitkit.runtime.vision.clean import odd_sizes, writing_height, writing_pieces
+from digitkit.runtime.vision.components import Pieces, find_pieces
+from digitkit.runtime.vision.group import Box, group_pieces, into_rows, union
+from digitkit.runtime.vision.normalise import digit_region, fit_and_centre
+from digitkit.runtime.vision.split import Classify, split_touching
+
+Judge = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) -> (N,) confidence that each is the digit it reads as
+
+
+@dataclass(frozen=True)
+class Digit:
+    """One digit found in a picture: where it is, and what the model should see."""
+
+    box: Box  # x, y, w, h in the (turned, see Page.turned) picture's pixels
+    mnist: np.ndarray = field(repr=False)  # (28, 28) float32 in [0, 1], white on black
+    row: int = 0  # which line of writing (0: top)
+
+
+@dataclass(frozen=True)
+class Page:
+    """Every digit of a picture, in reading order."""
+
+    rows: list[list[Digit]]
+    turned: int = 0  # degrees (clockwise) the picture was turned to read it upright
+    size: tuple[int, int] = (0, 0)  # the picture's (width, height) as read, after turning
+
+    @property
+    def digits(self) -> list[Digit]:
+        return [d for row in self.rows for d in row]
+
+
+def find_rows(picture: Any, classify: Classify | None = None, *, judge: Judge | None = None) -> Page:
+    """Every digit of a picture, rows top to bottom, each left to right.
+
+    With ``classify``, touching digits are split where recognition says so. With
+    ``judge`` ((N, 28, 28) -> (N,) confidences, e.g. a recognizer's), a page whose
+    upright reading is weak is also read turned by 90, 270 and 180 degrees
+    (``orient.py``); ``Page.turned`` says which was kept.
+    """
+    grey = to_grey(load_picture(picture))
+    page = _read(grey, classify)
+    if judge is None:
+        return page
+    return orient.most_confident(grey, page, lambda g: _read(g, classify), judge)
+
+
+def find_digits(picture: Any, classify: Classify | None = None) -> list[Digit]:
+    """``find_rows`` flattened: every digit in reading order."""
+    return find_rows(picture, classify).digits
+
+
+def to_mnist(picture: Any) -> np.ndarray | None:
+    """A picture holding one digit -> (28, 28) float32 in [0, 1], white on black; None when there is none."""
+    digits = _read(to_grey(load_picture(picture)), None, rows=False).digits
+    if not digits:
+        return None
+    return max(digits, key=lambda d: (d.box[3], d.box[2])).mnist
+
+
+def _read(grey: np.ndarray, classify: Classify | None, rows: bool = True) -> Page:
+    binarised = binarise(grey)
+    pieces = find_pieces(binarised)
+    wider = window_for(writing_height(binarised, pieces), binarised.window)
+    if wider is not None:  # large writing: its strokes may be wider than the first window could see whole
+        binarised = binarise(grey, binarised.dark_ink, wider)
+        pieces = find_pieces(binarised)
+    pieces, groups, group_boxes, ink = _candidates(binarised, pieces)
+    odd = odd_sizes(group_boxes, ink)
+    groups = [g for g, o in zip(groups, odd, strict=True) if not o]
+    group_boxes = [b for b, o in zip(group_boxes, odd, strict=True) if not o]
+    order = into_rows(group_boxes) if rows else [list(range(len(groups)))]
+    height, width = grey.shape
+    out: list[list[Digit]] = []
+    for row in order:
+        row_height = float(np.median([group_boxes[i][3] for i in row]))
+        digits = []
+        for i in row:
+            region = _region(binarised, pieces, groups[i], group_boxes[i])
+            x, y, _, h = group_boxes[i]
+            for start, end in split_touching(region, row_height, classify):
+                mnist = fit_and_centre(region[:, start:end])
+                if mnist is not None:
+                    box = _picture_box((x + start, y, end - start, h), binarised.scale, width, height)
+                    digits.append(Digit(box, mnist, len(out)))
+        if digits:
+            out.append(digits)
+    return Page(out, 0, (width, height))
+
+
+def _candidates(binarised: Binarised, pieces: Pieces):
+    """Pieces cleaned and grouped: (pieces, groups of piece ids, their boxes, their ink)."""
+    keep = writing_pieces(binarised, pieces)
+    boxes = [tuple(int(v) for v in pieces.boxes[i]) for i in keep]
+    groups = [[keep[k] for k in group] for group in group_pieces(boxes, [int(pieces.area[i]) for i in keep])]
+    group_boxes = [union([tuple(int(v) for v in pieces.boxes[i]) for i in group]) for group in groups]
+    ink = [float(pieces.area[g].sum()) for g in groups]
+    return pieces, groups, group_boxes, ink
+
+
+def _region(binarised: Binarised, pieces: Pieces, ids: list[int], box: Box) -> np.ndarray:
+    """The digit's ink levels in its box (see normalise.digit_region)."""
+    x, y, w, h = box
+    labels = pieces.labels[y : y + h, x : x + w]
+    lut = np.zeros(pieces.count, np.uint8)
+    lut[ids] = 1
+    own = lut[labels]
+    others = ((labels > 0) & (own == 0)).view(np.uint8)
+    grow = max(1, binarised.window // 4)
+    return digit_region(binarised.ink[y : y + h, x : x + w], own, others, grow)
+
+
+def _picture_box(box: Box, scale: float, width: int, height: int) -> Box:
+    x, y, w, h = box
+    if scale == 1.0:
+        return box
+    x0, y0 = int(x / scale), int(y / scale)
+    x1, y1 = min(width, int(np.ceil((x + w) / scale))), min(height, int(np.ceil((y + h) / scale)))
+    return x0, y0, max(1, x1 - x0), max(1, y1 - y0)

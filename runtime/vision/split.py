@@ -1,0 +1,81 @@
+"""Stage: cut touching digits apart, only when recognition says so.
+
+A wide blob may be two digits that touch ("00" written fast) or one wide digit (a
+round 0, a flat 2). Its shape cannot tell, so the model does: cuts are tried at
+the thinnest columns of the blob's middle, and a cut is kept only when both parts
+read with more confidence than the whole. Parts are cut again the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from digitkit.runtime.vision.normalise import fit_and_centre
+
+Classify = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) float32 -> (N, 10) probabilities
+
+# Only blobs wider than this share of their row's digit height are tried (a narrower one holds one digit).
+TRY_WIDTH = 0.8
+# Cuts are looked for in the middle of the blob, this share of its width from either side ...
+CUT_MARGIN = 0.2
+# ... at up to this many of the thinnest columns there.
+CUT_CANDIDATES = 3
+# A blob is cut at most into this many digits.
+MAX_PARTS = 8
+
+
+def split_touching(region: np.ndarray, row_height: float, classify: Classify | None) -> list[tuple[int, int]]:
+    """Column spans [start, end) of the digits in ``region`` (a blob's ink levels, its box's size)."""
+    width = region.shape[1]
+    if classify is None or width <= TRY_WIDTH * row_height:
+        return [(0, width)]
+    return _split(region, 0, width, row_height, classify, MAX_PARTS)
+
+
+def _split(region, start, end, row_height, classify, budget) -> list[tuple[int, int]]:
+    whole = fit_and_centre(region[:, start:end])
+    width = end - start
+    if whole is None or budget < 2 or width <= TRY_WIDTH * row_height:
+        return [(start, end)]
+    cuts = _candidate_cuts(region[:, start:end])
+    if not cuts:
+        return [(start, end)]
+    pictures, spans = [whole], []
+    for cut in cuts:
+        left, right = fit_and_centre(region[:, start : start + cut]), fit_and_centre(region[:, start + cut : end])
+        if left is None or right is None:
+            continue
+        pictures += [left, right]
+        spans.append(cut)
+    if not spans:
+        return [(start, end)]
+    confidence = classify(np.stack(pictures)).max(axis=1)
+    whole_confidence = float(confidence[0])
+    parts = confidence[1:].reshape(-1, 2).min(axis=1)
+    best = int(np.argmax(parts))
+    if float(parts[best]) <= whole_confidence:
+        return [(start, end)]
+    cut = start + spans[best]
+    left = _split(region, start, cut, row_height, classify, budget // 2)
+    right = _split(region, cut, end, row_height, classify, budget - len(left))
+    return left + right
+
+
+def _candidate_cuts(region: np.ndarray) -> list[int]:
+    """The thinnest columns of the blob's middle, thinnest first, not next to each other."""
+    width = region.shape[1]
+    lo, hi = max(1, round(CUT_MARGIN * width)), min(width - 1, round((1 - CUT_MARGIN) * width))
+    if hi <= lo:
+        return []
+    profile = region[:, lo:hi].astype(np.float32).sum(axis=0)
+    cuts: list[int] = []
+    spacing = max(2, (hi - lo) // 6)
+    for column in np.argsort(profile, kind="stable"):
+        column = int(column) + lo
+        if all(abs(column - c) >= spacing for c in cuts):
+            cuts.append(column)
+        if len(cuts) == CUT_CANDIDATES:
+            break
+    return cuts
