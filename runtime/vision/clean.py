@@ -29,6 +29,9 @@ SURROUND_MAX = 0.4
 # A piece lying along more than this share of a side of the picture (on its outermost pixels) is an edge, left out of
 # the first guess at the writing's height (writing_height).
 EDGE_RUN = 0.3
+# A piece with more than this share of its length on the picture's outermost row or column hugs the border: the
+# edge of a sheet cut by the frame (pages/hypjudy_03's left side), not a stroke (a stroke crosses the border).
+HUG = 0.5
 # Relative to the typical digit's height (the median of the picture's candidates):
 TALL = 2.2  # taller than this: a rule, an edge, a scribble
 FLAT_WIDE = 2.5  # wider than this while ...
@@ -60,15 +63,27 @@ def writing_height(binarised: Binarised, pieces: Pieces) -> float:
 def writing_pieces(binarised: Binarised, pieces: Pieces) -> list[int]:
     """Indices of the pieces that may be (part of) writing."""
     speck = max(SPECK_MIN, SPECK_SHARE * max(binarised.mask.shape))
+    hugging = _hugging_the_border(pieces)
     keep = []
     for i in range(1, pieces.count):
         _, _, w, h = pieces.boxes[i]
-        if max(w, h) < speck:
+        if max(w, h) < speck or hugging[i]:
             continue
         if surround(binarised, pieces, i) > SURROUND_MAX:
             continue
         keep.append(i)
     return keep
+
+
+def _hugging_the_border(pieces: Pieces) -> np.ndarray:
+    """Per piece: True when it lies along a side of the picture (a sheet's edge cut by the frame), not across it."""
+    labels = pieces.labels
+    hugging = np.zeros(pieces.count, bool)
+    for rim, extent in ((labels[0], 2), (labels[-1], 2), (labels[:, 0], 3), (labels[:, -1], 3)):
+        on_rim = np.bincount(rim, minlength=pieces.count)
+        hugging |= on_rim > HUG * np.maximum(pieces.boxes[:, extent], 1)
+    hugging[0] = False
+    return hugging
 
 
 def odd_sizes(boxes: list[Box], ink: list[float]) -> list[bool]:

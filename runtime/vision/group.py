@@ -63,7 +63,7 @@ def group_pieces(boxes: list[Box], areas: list[int]) -> list[list[int]]:
             shared = (min(x + w, gx + gw) - max(x, gx)) / max(1, min(w, gw))
             gap = max(gy - (y + h), y - (gy + gh))
             tall = max(y + h, gy + gh) - min(y, gy)
-            if shared >= best_share and gap <= PIECE_GAP * height and tall <= DIGIT_HEIGHT * max(height, gh):
+            if shared >= best_share and gap <= PIECE_GAP * height and tall <= DIGIT_HEIGHT * height:
                 best, best_share = g, shared
         if best is None:
             groups.append([i])
