@@ -33,6 +33,9 @@ WINDOW_MIN = 15
 # that is more than WIDEN_BEYOND times the first window (single digits filling a photo, drawings on a canvas).
 WINDOW_PER_HEIGHT = 0.5
 WIDEN_BEYOND = 1.5
+# ... but never wider than this share of the picture (a bold marker's stroke on a single-digit photo is at most
+# ~7 % of its side: single/melancholyzhong, screen/frozen599).
+WINDOW_MAX_SHARE = 0.15
 # Polarity is judged on a thumbnail with at most this longer side, with a window this share of it: wider than
 # a marker's strokes on a single-digit photo (pages/melancholyzhong crops: strokes ~7 % of the side).
 POLARITY_SIDE = 400
@@ -102,13 +105,15 @@ def binarise(grey: np.ndarray, dark_ink: bool | None = None, window: int | None 
     return Binarised(grey, mask, contrast, scale, window, offset, bool(dark_ink), noise)
 
 
-def window_for(digit_height: float, current: int) -> int | None:
+def window_for(digit_height: float, current: int, side: int) -> int | None:
     """A wider window for writing this tall (working pixels), or None when ``current`` will do.
 
     A marker stroke can be a fifth of its digit's height; a window under about two
     and a half strokes leaves the stroke's middle out (as bright as the window's mean).
+    ``side``: the working picture's longer side; the window stays under ``WINDOW_MAX_SHARE`` of it,
+    so that the border of a table or a shadow stays a band with the dark region beyond it.
     """
-    wanted = round(WINDOW_PER_HEIGHT * digit_height)
+    wanted = round(min(WINDOW_PER_HEIGHT * digit_height, WINDOW_MAX_SHARE * side))
     return wanted | 1 if wanted > WIDEN_BEYOND * current else None
 
 

@@ -31,7 +31,7 @@ SURROUND_MAX = 0.4
 EDGE_RUN = 0.3
 # A piece with more than this share of its length on the picture's outermost row or column hugs the border: the
 # edge of a sheet cut by the frame (pages/hypjudy_03's left side), not a stroke (a stroke crosses the border).
-HUG = 0.5
+HUG = 0.75
 # Relative to the typical digit's height (the median of the picture's candidates):
 TALL = 2.2  # taller than this: a rule, an edge, a scribble
 FLAT_WIDE = 2.5  # wider than this while ...

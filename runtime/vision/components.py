@@ -54,21 +54,24 @@ def surround(binarised: Binarised, pieces: Pieces, index: int) -> float:
     piece is enough.
     """
     x, y, w, h = (int(v) for v in pieces.boxes[index])
-    gap = max(2, binarised.window // 6)
+    gap = max(3, binarised.window // 6)
     height, width = pieces.labels.shape
     x0, y0, x1, y1 = max(0, x - gap), max(0, y - gap), min(width, x + w + gap), min(height, y + h + gap)
     labels = pieces.labels[y0:y1, x0:x1]
     ink = binarised.ink[y0:y1, x0:x1]
     own = (labels == index).view(np.uint8)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * gap + 1, 2 * gap + 1))
-    near = cv2.dilate(own, np.ones((3, 3), np.uint8))
-    ring = (cv2.dilate(own, kernel) > 0) & (near == 0) & (labels == 0)
+    near = cv2.dilate(own, _disc(gap // 2))  # a stroke's own blur and halo are not its surroundings
+    ring = (cv2.dilate(own, _disc(gap)) > 0) & (near == 0) & (labels == 0)
     if not ring.any():
         return 0.0
     around = ink[ring]
     paper, beyond = np.percentile(around, (10, 80))
-    level = float(np.median(ink[own > 0])) - paper
+    level = float(np.percentile(ink[own > 0], 90)) - paper  # the stroke's core
     if level <= 0:
         return 1.0
     # plain paper's 80th and 10th percentiles lie about 2.1 noise levels apart: that much is no table
     return max(0.0, float(beyond - paper) - PAPER_SPREAD * binarised.noise) / level
+
+
+def _disc(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))

@@ -81,7 +81,7 @@ def to_mnist(picture: Any) -> np.ndarray | None:
 def _read(grey: np.ndarray, classify: Classify | None, rows: bool = True) -> Page:
     binarised = binarise(grey)
     pieces = find_pieces(binarised)
-    wider = window_for(writing_height(binarised, pieces), binarised.window)
+    wider = window_for(writing_height(binarised, pieces), binarised.window, max(binarised.mask.shape))
     if wider is not None:  # large writing: its strokes may be wider than the first window could see whole
         binarised = binarise(grey, binarised.dark_ink, wider)
         pieces = find_pieces(binarised)

@@ -3,7 +3,7 @@
 A wide blob may be two digits that touch ("00" written fast) or one wide digit (a
 round 0, a flat 2). Its shape cannot tell, so the model does: cuts are tried at
 the thinnest columns of the blob's middle, and a cut is kept only when both parts
-read with more confidence than the whole. Parts are cut again the same way.
+read with more confidence than the whole, and surely (``SURE``). Parts are cut again the same way.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ TRY_WIDTH = 0.8
 CUT_MARGIN = 0.2
 # ... at up to this many of the thinnest columns there.
 CUT_CANDIDATES = 3
+# A blob read at least this confidently is one digit; a cut is kept only when both parts read at least this
+# confidently (an open 4 read weakly as a whole must not become "67": pages/nirajdudani_02).
+SURE = 0.9
 # A blob is cut at most into this many digits.
 MAX_PARTS = 8
 
@@ -55,7 +58,7 @@ def _split(region, start, end, row_height, classify, budget) -> list[tuple[int, 
     whole_confidence = float(confidence[0])
     parts = confidence[1:].reshape(-1, 2).min(axis=1)
     best = int(np.argmax(parts))
-    if float(parts[best]) <= whole_confidence:
+    if whole_confidence >= SURE or float(parts[best]) < SURE or float(parts[best]) <= whole_confidence:
         return [(start, end)]
     cut = start + spans[best]
     left = _split(region, start, cut, row_height, classify, budget // 2)
