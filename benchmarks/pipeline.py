@@ -26,7 +26,7 @@ def pictures() -> dict[str, tuple[object, int]]:
 
 def runtime_unavailable() -> str | None:
     try:
-        import digitkit.runtime.preprocess  # noqa: F401
+        import digitkit.runtime.vision  # noqa: F401
         import digitkit.runtime.recognizer  # noqa: F401
     except ImportError as exc:
         return f"the runtime's preprocess/recognizer cannot be imported ({exc})"
@@ -35,7 +35,7 @@ def runtime_unavailable() -> str | None:
 
 def bench_pipeline(models: ModelFiles, threads: int, budget: Budget, rounds: int) -> list[dict]:
     """One row per (picture, precision): preprocessing alone, then preprocessing + model."""
-    from digitkit.runtime.preprocess import to_mnist
+    from digitkit.runtime.vision import to_mnist
     from digitkit.runtime.recognizer import Recognizer
 
     variants: list[tuple[str, Path]] = [("fp32", models.fp32)]

@@ -3,7 +3,7 @@
     python -m digitkit.benchmarks.robustness [--subset N] [--skip-timing]
     python -m digitkit.benchmarks.robustness --calibrate     # choose DEFAULT_MIN_CONFIDENCE
 
-Measures, through the shipped int8 model and ``preprocess.to_mnist`` (the one
+Measures, through the shipped int8 model and ``vision.to_mnist`` (the one
 picture path every caller uses):
   * accuracy on MNIST test images transformed the way real pictures differ
     (inverted, off-centre in a larger canvas, scaled ×0.5 and ×3, thick and
@@ -370,7 +370,7 @@ def _median_ms(fn, calls: int) -> float:
 
 def latency(images: np.ndarray, checkpoint: Path | None, rounds: int = 5, calls: int = 200) -> dict:
     """Medians over interleaved rounds, all on one thread, in this one process (side by side)."""
-    from digitkit.runtime import preprocess
+    from digitkit.runtime import vision
     from digitkit.runtime.recognizer import Recognizer
 
     cv2.setNumThreads(1)
@@ -379,11 +379,11 @@ def latency(images: np.ndarray, checkpoint: Path | None, rounds: int = 5, calls:
     drawings = drawing_280(images)
     torch_model = _torch_model(checkpoint, fp32.model_path)
     x = np.zeros((1, 28, 28), np.float32)
-    x[0] = preprocess.to_mnist(drawings[0])
+    x[0] = vision.to_mnist(drawings[0])
     cells = {
         "picture->digit int8 (280×280)": _cycling(int8.predict, drawings),
         "picture->digit fp32 (280×280)": _cycling(fp32.predict, drawings),
-        "to_mnist only (280×280)": _cycling(preprocess.to_mnist, drawings),
+        "to_mnist only (280×280)": _cycling(vision.to_mnist, drawings),
         "classify_mnist int8, batch 1 (normalise + model + softmax)": lambda: int8.classify_mnist(x),
         "model only int8, batch 1": _session_call(int8, x),
         "model only fp32, batch 1": _session_call(fp32, x),
@@ -518,7 +518,7 @@ def cold_start(images: np.ndarray, checkpoint: Path | None, repeats: int = 3) ->
 def markdown(results: dict) -> str:
     lines = ["# Runtime robustness", ""]
     lines.append(
-        f"Model: `{results['model']}` (int8), shared preprocessing `preprocess.to_mnist`; peer: third-party zoo MNIST model fed a naive resize."
+        f"Model: `{results['model']}` (int8), shared preprocessing `vision.to_mnist`; peer: third-party zoo MNIST model fed a naive resize."
     )
     lines += ["", f"## Transformed MNIST test images (n = {results['robustness'][0]['n']} each)", ""]
     has_zoo_pp = "zoo_with_to_mnist" in results["robustness"][0]

@@ -126,7 +126,7 @@ def model_card(folder: str | os.PathLike[str]) -> str:
         "(under 10,000 parameters) is for microcontroller-class devices.",
         "",
         "**Input**: float32 `[N,1,28,28]`, one MNIST-style digit per image (white ink on black, ink fitted in",
-        "20×20, centred by mass in 28×28; `digitkit.runtime.preprocess.to_mnist` makes it from any picture),",
+        "20×20, centred by mass in 28×28; `digitkit.runtime.vision.to_mnist` makes it from any picture),",
         "pixel/255 then `(x - mean) / std` with mean and std from the metadata. **Output**: 10 logits.",
         "Everything a runtime needs is in each file's `metadata_props` (`digitkit.*`).",
         "",

@@ -38,8 +38,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     _model_options(p)
     p.set_defaults(handler=_predict)
 
-    p = sub.add_parser("read", help="read a number (several digits) written in a picture")
+    p = sub.add_parser("read", help="read the digits written in a picture (a number, rows of digits, a page)")
     p.add_argument("image", type=Path, metavar="IMG")
+    p.add_argument(
+        "--annotate",
+        type=Path,
+        default=None,
+        metavar="OUT",
+        help="also write the picture with boxes, digits and confidences drawn on it (PNG or JPEG)",
+    )
+    p.add_argument(
+        "--upright",
+        action="store_true",
+        help="read the picture as it stands (EXIF applied); default: when the reading is weak, also try it turned",
+    )
     _model_options(p)
     p.set_defaults(handler=_read)
 
@@ -112,7 +124,15 @@ def _describe(entry: dict, top: int) -> str:
 def _read(args: argparse.Namespace) -> int:
     from digitkit.runtime.reading import read_number
 
-    reading = read_number(args.image, _recognizer(args))
+    if args.annotate is not None and args.annotate.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        from digitkit.runtime.errors import DigitkitError
+
+        raise DigitkitError(f"--annotate {args.annotate}: write a .png or .jpg file")
+    reading = read_number(args.image, _recognizer(args), orient=not args.upright)
+    if reading.turned:
+        print(f"{args.image}: read turned {reading.turned}° clockwise (--upright reads it as it stands)", file=sys.stderr)
+    if args.annotate is not None:
+        _write_annotation(args.image, reading, args.annotate)
     if args.json:
         digits = [
             {
@@ -123,9 +143,26 @@ def _read(args: argparse.Namespace) -> int:
             }
             for d in reading.digits
         ]
-        print(json.dumps({"file": str(args.image), "text": reading.text, "digits": digits}))
+        print(json.dumps({"file": str(args.image), "text": reading.text, "turned": reading.turned, "digits": digits}))
     elif not reading.digits:
         print(f"{args.image}: no digits found")
     else:
         print(reading.text)
     return 0
+
+
+def _write_annotation(image: Path, reading, out: Path) -> None:
+    """The annotated picture, written whole or not at all."""
+    import cv2
+
+    from digitkit.runtime.annotate import annotate
+    from digitkit.runtime.errors import DigitkitError
+    from digitkit.runtime.files import atomic_write_bytes
+
+    ok, encoded = cv2.imencode(out.suffix.lower(), annotate(image, reading))
+    if not ok:
+        raise DigitkitError(f"{out}: could not encode the annotated picture")
+    try:
+        atomic_write_bytes(out, encoded.tobytes())
+    except OSError as exc:
+        raise DigitkitError(f"{out}: cannot write the annotated picture ({exc.strerror or exc})") from None

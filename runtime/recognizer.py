@@ -3,7 +3,7 @@
 The model file says how to feed it (``ModelSpec`` in its metadata), so the
 same class runs digitkit's shipped models and third-party MNIST models,
 including ones exported for batch 1 only (we loop). Pictures go through
-``preprocess.to_mnist``, the one picture -> model-input path.
+``vision.to_mnist``, the one picture -> model-input path.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ PRECISIONS = ("fp32", "int8")
 # 98.9% of those digits and answers 1.0% of those non-digits. The test set is not used.
 DEFAULT_MIN_CONFIDENCE = 0.5
 
-# A crop found among other digits on a page (preprocess.find_digit_rows) has passed shape checks (as tall as its
+# A crop found among other digits on a page (vision.find_rows) has passed shape checks (as tall as its
 # row's digits, not a line), so there the guard's P(digit) is a veto rather than a second confidence: at or above
 # PAGE_GUARD_SURE the crop counts as a digit in full, below it the confidence is scaled down in proportion. Letters
 # on the synthetic webcam pages score about 0.001-0.03, while real handwriting the guard finds odd (an open 4, a
@@ -169,7 +169,7 @@ class Recognizer:
     def predict_mnist(self, digits: list[np.ndarray | None], *, on_page: bool = True) -> list[Prediction]:
         """Already-preprocessed 28×28 digits (None for "no digit") -> Predictions.
 
-        ``on_page``: the crops come from ``preprocess.find_digit_rows`` (a page,
+        ``on_page``: the crops come from ``vision.find_rows`` (a page,
         a camera frame), which already dropped marks not shaped or sized like
         the row's digits; the guard then only vetoes (PAGE_GUARD_SURE). False
         for pictures that are each meant to hold one digit: confidence is the

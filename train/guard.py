@@ -6,7 +6,7 @@ refuse letters. The guard is a second, very small network trained for that
 one question, on MNIST training digits and OpenCV-drawn digits (positives)
 against generated non-digits in four of the eight Hershey fonts (negatives,
 ``nondigits.CALIBRATION_FONTS``). It sees the same 28×28 input as the
-classifier (``preprocess.to_mnist``) and outputs P(digit); the runtime
+classifier (``vision.to_mnist``) and outputs P(digit); the runtime
 multiplies that into the prediction's confidence.
 
     python -m digitkit.train.guard                 # writes runtime/models/digitkit-guard.onnx
@@ -31,7 +31,7 @@ OUT = Path(__file__).resolve().parents[1] / "runtime" / "models" / "digitkit-gua
 
 
 def _pictures_to_mnist(pictures) -> np.ndarray:
-    from digitkit.runtime.preprocess import to_mnist
+    from digitkit.runtime.vision import to_mnist
 
     out = []
     for p in pictures:

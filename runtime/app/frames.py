@@ -1,7 +1,7 @@
 """One frame in, the digits and numbers on it out: the app's only recognition step.
 
 ``process_frame`` is a pure function of the picture and the recogniser. It uses
-the runtime's ``find_digits`` (the one picture -> MNIST path) and classifies all
+the runtime's vision pipeline (``vision.find_rows``, the one picture -> digits path) and classifies all
 the crops of a frame in one batched model call, then keeps the digits the model
 is sure of, and groups them into numbers by their layout. No window, no clock,
 so the tests run it without a display.
@@ -93,11 +93,11 @@ def process_frame(
     new number starts on each row of writing and after a gap wider than
     ``number_gap`` digit heights.
     """
-    from digitkit.runtime.preprocess import find_digit_rows
+    from digitkit.runtime.vision import find_rows
 
     start = time.perf_counter()
     frame = check_frame(frame)
-    rows = find_digit_rows(frame)
+    rows = find_rows(frame, recognizer.classify_mnist).rows
     crops = [(row_index, crop) for row_index, row in enumerate(rows) for crop in row]
     predictions = recognizer.predict_mnist([crop.mnist for _, crop in crops]) if crops else []
     result = FrameResult()

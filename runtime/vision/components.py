@@ -19,6 +19,7 @@ from digitkit.runtime.vision.binarise import Binarised
 
 
 PAPER_SPREAD = 2.1  # 80th minus 10th percentile of Gaussian noise, in noise levels
+HALO = 1.5  # picture pixels: a stroke's anti-aliased rim (MNIST's is one to two pixels)
 
 
 @dataclass(frozen=True)
@@ -55,12 +56,14 @@ def surround(binarised: Binarised, pieces: Pieces, index: int) -> float:
     """
     x, y, w, h = (int(v) for v in pieces.boxes[index])
     gap = max(3, binarised.window // 6)
+    halo = max(gap // 2, round(HALO * binarised.scale))  # an enlarged picture's edges are blurred wider
+    gap = max(gap, 2 * halo)
     height, width = pieces.labels.shape
     x0, y0, x1, y1 = max(0, x - gap), max(0, y - gap), min(width, x + w + gap), min(height, y + h + gap)
     labels = pieces.labels[y0:y1, x0:x1]
     ink = binarised.ink[y0:y1, x0:x1]
     own = (labels == index).view(np.uint8)
-    near = cv2.dilate(own, _disc(gap // 2))  # a stroke's own blur and halo are not its surroundings
+    near = cv2.dilate(own, _disc(halo))  # a stroke's own blur and halo are not its surroundings
     ring = (cv2.dilate(own, _disc(gap)) > 0) & (near == 0) & (labels == 0)
     if not ring.any():
         return 0.0

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+import cv2
+
 from digitkit.runtime.images import load_picture
 from digitkit.runtime.vision import orient
 from digitkit.runtime.vision.binarise import Binarised, binarise, to_grey, window_for
@@ -90,21 +92,22 @@ def _read(grey: np.ndarray, classify: Classify | None, rows: bool = True) -> Pag
     groups = [g for g, o in zip(groups, odd, strict=True) if not o]
     group_boxes = [b for b, o in zip(group_boxes, odd, strict=True) if not o]
     order = into_rows(group_boxes) if rows else [list(range(len(groups)))]
-    height, width = grey.shape
+    ink_picture = cv2.bitwise_not(grey) if binarised.dark_ink else grey
     out: list[list[Digit]] = []
     for row in order:
-        row_height = float(np.median([group_boxes[i][3] for i in row]))
+        row_height = float(np.median([group_boxes[i][3] for i in row])) / binarised.scale
         digits = []
         for i in row:
-            region = _region(binarised, pieces, groups[i], group_boxes[i])
-            x, y, _, h = group_boxes[i]
+            box = _picture_box(group_boxes[i], binarised.scale, grey.shape)
+            region = _region(ink_picture, binarised, pieces, groups[i], group_boxes[i], box)
+            x, y, _, h = box
             for start, end in split_touching(region, row_height, classify):
                 mnist = fit_and_centre(region[:, start:end])
                 if mnist is not None:
-                    box = _picture_box((x + start, y, end - start, h), binarised.scale, width, height)
-                    digits.append(Digit(box, mnist, len(out)))
+                    digits.append(Digit((x + start, y, end - start, h), mnist, len(out)))
         if digits:
             out.append(digits)
+    height, width = grey.shape
     return Page(out, 0, (width, height))
 
 
@@ -118,22 +121,31 @@ def _candidates(binarised: Binarised, pieces: Pieces):
     return pieces, groups, group_boxes, ink
 
 
-def _region(binarised: Binarised, pieces: Pieces, ids: list[int], box: Box) -> np.ndarray:
-    """The digit's ink levels in its box (see normalise.digit_region)."""
+def _region(ink: np.ndarray, binarised: Binarised, pieces: Pieces, ids: list[int], work_box: Box, box: Box) -> np.ndarray:
+    """The digit's ink levels in its box, at the picture's own resolution (see normalise.digit_region).
+
+    The pieces are found at working scale; the levels are taken from the picture itself, so that a
+    digit keeps every pixel it has (an MNIST digit comes back as it was).
+    """
+    wx, wy, ww, wh = work_box
     x, y, w, h = box
-    labels = pieces.labels[y : y + h, x : x + w]
+    labels = pieces.labels[wy : wy + wh, wx : wx + ww]
     lut = np.zeros(pieces.count, np.uint8)
     lut[ids] = 1
     own = lut[labels]
     others = ((labels > 0) & (own == 0)).view(np.uint8)
-    grow = max(1, binarised.window // 4)
-    return digit_region(binarised.ink[y : y + h, x : x + w], own, others, grow)
+    if (w, h) != (ww, wh):
+        own = cv2.resize(own, (w, h), interpolation=cv2.INTER_NEAREST)
+        others = cv2.resize(others, (w, h), interpolation=cv2.INTER_NEAREST)
+    grow = max(1, round(binarised.window / 4 / binarised.scale))
+    return digit_region(ink[y : y + h, x : x + w], own, others, grow)
 
 
-def _picture_box(box: Box, scale: float, width: int, height: int) -> Box:
-    x, y, w, h = box
+def _picture_box(box: Box, scale: float, shape: tuple[int, int]) -> Box:
+    """A working-scale box in the picture's pixels."""
     if scale == 1.0:
         return box
+    x, y, w, h = box
     x0, y0 = int(x / scale), int(y / scale)
-    x1, y1 = min(width, int(np.ceil((x + w) / scale))), min(height, int(np.ceil((y + h) / scale)))
+    x1, y1 = min(shape[1], int(np.ceil((x + w) / scale))), min(shape[0], int(np.ceil((y + h) / scale)))
     return x0, y0, max(1, x1 - x0), max(1, y1 - y0)

@@ -1,4 +1,4 @@
-"""to_mnist / find_digits: the one picture -> model-input path."""
+"""vision.to_mnist / find_digits: the one picture -> model-input path, end to end on pictures the tests make."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis.extra.numpy import arrays
 from PIL import Image
 
 from digitkit.runtime.errors import DigitkitError
-from digitkit.runtime.preprocess import BOX, CENTRE, SIZE, find_digits, to_mnist
+from digitkit.runtime.vision import BOX, CENTRE, SIZE, find_digits, to_mnist
 
 
 @pytest.fixture(scope="module")
