@@ -26,8 +26,8 @@ def pictures() -> dict[str, tuple[object, int]]:
 
 def runtime_unavailable() -> str | None:
     try:
-        import digitkit.runtime.vision  # noqa: F401
         import digitkit.runtime.recognizer  # noqa: F401
+        import digitkit.runtime.vision  # noqa: F401
     except ImportError as exc:
         return f"the runtime's preprocess/recognizer cannot be imported ({exc})"
     return None
@@ -35,8 +35,8 @@ def runtime_unavailable() -> str | None:
 
 def bench_pipeline(models: ModelFiles, threads: int, budget: Budget, rounds: int) -> list[dict]:
     """One row per (picture, precision): preprocessing alone, then preprocessing + model."""
-    from digitkit.runtime.vision import to_mnist
     from digitkit.runtime.recognizer import Recognizer
+    from digitkit.runtime.vision import to_mnist
 
     variants: list[tuple[str, Path]] = [("fp32", models.fp32)]
     if models.int8 is not None:

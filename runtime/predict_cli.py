@@ -130,7 +130,9 @@ def _read(args: argparse.Namespace) -> int:
         raise DigitkitError(f"--annotate {args.annotate}: write a .png or .jpg file")
     reading = read_number(args.image, _recognizer(args), orient=not args.upright)
     if reading.turned:
-        print(f"{args.image}: read turned {reading.turned}° clockwise (--upright reads it as it stands)", file=sys.stderr)
+        print(
+            f"{args.image}: read turned {reading.turned}° clockwise (--upright reads it as it stands)", file=sys.stderr
+        )
     if args.annotate is not None:
         _write_annotation(args.image, reading, args.annotate)
     if args.json:

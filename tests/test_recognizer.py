@@ -227,8 +227,8 @@ def test_auto_falls_back_to_cpu_when_cuda_does_not_start(shared_dir, monkeypatch
 
 def test_on_a_page_the_guard_only_vetoes(shipped, test_digits):
     """Crops from find_digit_rows keep odd real digits; letters stay refused; single pictures keep the full product."""
-    from digitkit.runtime.preprocess import to_mnist
     from digitkit.runtime.recognizer import PAGE_GUARD_SURE
+    from digitkit.runtime.vision import to_mnist
     from digitkit.train import nondigits
 
     if shipped.guard_path is None:

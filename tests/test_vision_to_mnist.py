@@ -178,7 +178,7 @@ def test_tight_crop_whose_ink_runs_along_the_border_keeps_its_polarity(dark_ink)
 def test_tight_crops_of_real_handwriting_are_not_inverted(shared_dir):
     """Semeion and USPS digits fill their 16×16 box; a bold 0 there must not turn into a filled blob."""
     from digitkit.benchmarks.robustness import load_semeion, load_usps, upscale16
-    from digitkit.runtime.preprocess import find_ink
+    from digitkit.runtime.vision.binarise import binarise as find_ink
 
     # share of 0s read as dark ink on light paper: 5.6 % and 7.2 % before tight crops were handled
     for loader, allowed in ((load_semeion, 0.01), (load_usps, 0.03)):

@@ -94,8 +94,6 @@ def odd_sizes(boxes: list[Box], ink: list[float]) -> list[bool]:
     odd = []
     for _, _, w, h in boxes:
         odd.append(
-            h > TALL * typical
-            or (w > FLAT_WIDE * typical and h < FLAT_LOW * typical)
-            or (max(w, h) < DOT * typical)
+            h > TALL * typical or (w > FLAT_WIDE * typical and h < FLAT_LOW * typical) or (max(w, h) < DOT * typical)
         )
     return odd

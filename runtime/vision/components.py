@@ -17,7 +17,6 @@ import numpy as np
 
 from digitkit.runtime.vision.binarise import Binarised
 
-
 PAPER_SPREAD = 2.1  # 80th minus 10th percentile of Gaussian noise, in noise levels
 HALO = 1.5  # picture pixels: a stroke's anti-aliased rim (MNIST's is one to two pixels)
 

@@ -25,7 +25,9 @@ PAPER_SHARE = 0.2
 _INDEX = np.arange(SIZE, dtype=np.float32)
 
 
-def digit_region(ink: np.ndarray, own: np.ndarray, others: np.ndarray, grow: int, floor: float = PAPER_SHARE) -> np.ndarray:
+def digit_region(
+    ink: np.ndarray, own: np.ndarray, others: np.ndarray, grow: int, floor: float = PAPER_SHARE
+) -> np.ndarray:
     """The digit's ink levels in its box, 0 elsewhere.
 
     ``ink``: the working picture's crop (bright ink); ``own``: 0/1 mask of this
@@ -39,6 +41,8 @@ def digit_region(ink: np.ndarray, own: np.ndarray, others: np.ndarray, grow: int
     outside = ink[reach == 0]
     paper = float(np.median(outside)) if outside.size else float(ink.min())
     stroke = float(np.percentile(ink[own > 0], 90)) if own.any() else float(ink.max())
+    if stroke <= paper:  # a box all ink (a bold bar filling it): the paper is what binarisation left out, black
+        paper = 0.0
     if stroke <= paper:
         return np.zeros_like(ink)
     level = (ink.astype(np.float32) - paper) * (255.0 / (stroke - paper))

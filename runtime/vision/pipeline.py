@@ -14,9 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 import cv2
+import numpy as np
 
 from digitkit.runtime.images import load_picture
 from digitkit.runtime.vision import orient
@@ -121,7 +120,9 @@ def _candidates(binarised: Binarised, pieces: Pieces):
     return pieces, groups, group_boxes, ink
 
 
-def _region(ink: np.ndarray, binarised: Binarised, pieces: Pieces, ids: list[int], work_box: Box, box: Box) -> np.ndarray:
+def _region(
+    ink: np.ndarray, binarised: Binarised, pieces: Pieces, ids: list[int], work_box: Box, box: Box
+) -> np.ndarray:
     """The digit's ink levels in its box, at the picture's own resolution (see normalise.digit_region).
 
     The pieces are found at working scale; the levels are taken from the picture itself, so that a

@@ -1,0 +1,193 @@
+"""Each stage of the picture -> digits pipeline (runtime/vision) on small pictures the tests draw."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitkit.runtime.images import load_picture
+from digitkit.runtime.vision import find_rows, to_mnist
+from digitkit.runtime.vision.binarise import binarise
+from digitkit.runtime.vision.clean import odd_sizes, writing_pieces
+from digitkit.runtime.vision.components import find_pieces, surround
+from digitkit.runtime.vision.group import group_pieces, into_rows
+from digitkit.runtime.vision.normalise import BOX, CENTRE, fit_and_centre
+from digitkit.runtime.vision.orient import turn
+from digitkit.runtime.vision.split import split_touching
+
+
+def _paper(height: int = 300, width: int = 400, level: int = 235) -> np.ndarray:
+    return np.full((height, width), level, np.uint8)
+
+
+def _stroke_digit(picture: np.ndarray, kind: str, x: int, y: int, h: int, thickness: int = 4) -> None:
+    """Draw a digit-like mark in dark ink: a 1 (a bar), a 0 (an ellipse), a 7 (bar + diagonal)."""
+    if kind == "1":
+        cv2.line(picture, (x, y), (x, y + h), 30, thickness)
+    elif kind == "0":
+        cv2.ellipse(picture, (x, y + h // 2), (int(0.35 * h), h // 2), 0, 0, 360, 30, thickness)
+    elif kind == "7":
+        cv2.line(picture, (x, y), (x + h // 2, y), 30, thickness)
+        cv2.line(picture, (x + h // 2, y), (x + h // 6, y + h), 30, thickness)
+
+
+# --- binarise -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dark_ink", [True, False])
+def test_polarity_is_found_both_ways(dark_ink):
+    picture = _paper()
+    _stroke_digit(picture, "0", 200, 100, 100)
+    if not dark_ink:
+        picture = 255 - picture
+    assert binarise(picture).dark_ink is dark_ink
+
+
+def test_a_shadow_over_half_the_page_is_not_ink():
+    picture = _paper()
+    picture[:, 200:] = 120  # a hard shadow
+    _stroke_digit(picture, "1", 100, 100, 80)
+    _stroke_digit(picture, "1", 300, 100, 80)
+    binarised = binarise(picture)
+    assert binarised.dark_ink
+    pieces = find_pieces(binarised)
+    kept = writing_pieces(binarised, pieces)
+    boxes = [tuple(pieces.boxes[i]) for i in kept]
+    tall = [b for b in boxes if b[3] > 60]
+    assert len(tall) == 2  # both 1s, in and out of the shadow, and nothing else tall
+
+
+# --- components and clean ----------------------------------------------------------------------
+def test_a_stroke_has_paper_around_it_and_a_table_edge_does_not():
+    picture = _paper()
+    picture[:, :60] = 40  # a dark table along the left side
+    _stroke_digit(picture, "1", 200, 100, 100)
+    binarised = binarise(picture)
+    pieces = find_pieces(binarised)
+    values = {}
+    for i in range(1, pieces.count):
+        x, y, w, h = pieces.boxes[i]
+        if h > 50:
+            values["stroke" if x > 150 else "edge"] = surround(binarised, pieces, i)
+    assert values["stroke"] < 0.4 < values.get("edge", 1.0)
+
+
+def test_specks_and_a_sheet_edge_along_the_border_are_dropped():
+    picture = _paper()
+    picture[:, :2] = 60  # the sheet's edge, cut by the frame
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        y, x = rng.integers(10, 290), rng.integers(10, 390)
+        picture[y : y + 1, x : x + 1] = 80  # dust
+    _stroke_digit(picture, "7", 150, 100, 100)
+    binarised = binarise(picture)
+    pieces = find_pieces(binarised)
+    kept = writing_pieces(binarised, pieces)
+    assert len(kept) == 1 and pieces.boxes[kept[0]][0] > 100
+
+
+def test_odd_sizes_are_rules_underlines_and_dots():
+    boxes = [(0, 0, 30, 50), (40, 0, 30, 52), (80, 0, 28, 48), (0, 60, 400, 6), (120, 20, 4, 4), (0, 0, 10, 200)]
+    assert odd_sizes(boxes, [500, 500, 500, 300, 10, 300]) == [False, False, False, True, True, True]
+
+
+# --- group -------------------------------------------------------------------------------------
+def test_a_fives_flag_joins_its_body_and_digits_stay_apart():
+    boxes = [(0, 20, 30, 40), (10, 10, 25, 6), (60, 0, 30, 60)]  # body, flag just above it, the next digit
+    groups = group_pieces(boxes, [400, 60, 450])
+    assert sorted(map(sorted, groups)) == [[0, 1], [2]]
+
+
+def test_slanted_rows_stay_whole():
+    # two rows drifting down by 0.25 per pixel, 60 px apart: a level reading would mix them
+    boxes = []
+    for row in range(2):
+        for k in range(8):
+            boxes.append((k * 40, 20 + row * 60 + int(0.25 * k * 40), 25, 40))
+    rows = into_rows(boxes)
+    assert [sorted(r) for r in rows] == [list(range(8)), list(range(8, 16))]
+
+
+# --- split -------------------------------------------------------------------------------------
+def _region_of(picture: np.ndarray) -> np.ndarray:
+    ink = 255 - picture
+    x, y, w, h = cv2.boundingRect((ink > 60).astype(np.uint8))
+    return ink[y : y + h, x : x + w]
+
+
+@pytest.mark.parametrize("aspect", [1.0, 1.3, 1.6])
+def test_one_stroke_wide_digit_is_never_split(recognizer, aspect):
+    picture = _paper(200, 300)
+    cv2.ellipse(picture, (150, 100), (int(35 * aspect), 35), 0, 0, 360, 30, 6)  # a 0 up to 1.6x as wide as tall
+    region = _region_of(picture)
+    assert split_touching(region, region.shape[0], recognizer.classify_mnist) == [(0, region.shape[1])]
+
+
+def test_touching_digits_are_split_by_recognition(recognizer, mnist_test_u8):
+    images, labels = mnist_test_u8
+    pair = [images[np.flatnonzero(labels == d)[0]] for d in (2, 7)]
+    big = [cv2.resize(d, (84, 84)) for d in pair]
+    picture = np.full((120, 200), 255, np.uint8)
+    picture[18:102, 10:94] = 255 - big[0]
+    picture[18:102, 70:154] = np.minimum(picture[18:102, 70:154], 255 - big[1])  # overlapping: they touch
+    text = "".join(
+        str(int(np.argmax(recognizer.classify_mnist(d.mnist[None]))))
+        for d in find_rows(picture, recognizer.classify_mnist).digits
+    )
+    assert text == "27"
+
+
+# --- normalise ---------------------------------------------------------------------------------
+def test_fit_and_centre_makes_mnist_geometry():
+    crop = np.zeros((90, 40), np.uint8)
+    cv2.line(crop, (20, 5), (20, 85), 255, 8)
+    digit = fit_and_centre(crop)
+    ys, xs = np.nonzero(digit)
+    assert np.ptp(ys) + 1 == BOX
+    cx = float((digit.sum(axis=0) * np.arange(28)).sum() / digit.sum())
+    assert abs(cx - CENTRE) <= 0.5
+
+
+# --- load and orient ---------------------------------------------------------------------------
+def test_exif_orientation_is_applied(tmp_path):
+    upright = _paper(200, 120)
+    cv2.line(upright, (60, 20), (60, 180), 30, 6)  # a tall bar
+    stored = np.rot90(upright, 1)  # stored sideways, as a phone does
+    image = Image.fromarray(stored)
+    exif = image.getexif()
+    exif[0x0112] = 6  # Orientation: turn 90° clockwise to view
+    path = tmp_path / "sideways.jpg"
+    image.save(path, exif=exif.tobytes())
+    loaded = load_picture(path)
+    assert loaded.shape[:2] == (200, 120)
+
+
+def test_a_sideways_page_is_read_turned(recognizer, mnist_test_u8):
+    images, labels = mnist_test_u8
+    wanted = "2748"
+    picture = np.full((140, 420), 255, np.uint8)
+    for k, ch in enumerate(wanted):
+        d = images[np.flatnonzero(labels == int(ch))[1]]
+        picture[20:104, 20 + 95 * k : 104 + 95 * k] = 255 - cv2.resize(d, (84, 84))
+    sideways = turn(picture, 90)
+
+    def judge(batch):
+        return [p.confidence for p in recognizer.predict_mnist(list(batch))]
+
+    page = find_rows(sideways, recognizer.classify_mnist, judge=judge)
+    assert page.turned == 270
+    read = "".join(str(int(np.argmax(recognizer.classify_mnist(d.mnist[None])))) for d in page.digits)
+    assert read == wanted
+
+
+def test_blank_sheet_on_a_dark_table_has_no_digit():
+    picture = np.full((480, 640), 50, np.uint8)
+    picture[60:420, 120:520] = 230  # the sheet, nothing written
+    assert to_mnist(picture) is None or find_rows(picture).digits == []
+
+
+@pytest.fixture(scope="module")
+def recognizer():
+    from digitkit.runtime.recognizer import Recognizer
+
+    return Recognizer(threads=1)
