@@ -36,6 +36,7 @@ WIDEN_BEYOND = 1.5
 # ... but never wider than this share of the picture (a bold marker's stroke on a single-digit photo is at most
 # ~7 % of its side: single/melancholyzhong, screen/frozen599).
 WINDOW_MAX_SHARE = 0.15
+WINDOW_MAX_FREE = 61  # ... except that a small picture (a crop, a 112-px MNIST enlargement) may always have this
 # Polarity is judged on a thumbnail with at most this longer side, with a window this share of it: wider than
 # a marker's strokes on a single-digit photo (pages/melancholyzhong crops: strokes ~7 % of the side).
 POLARITY_SIDE = 400
@@ -113,7 +114,7 @@ def window_for(digit_height: float, current: int, side: int) -> int | None:
     ``side``: the working picture's longer side; the window stays under ``WINDOW_MAX_SHARE`` of it,
     so that the border of a table or a shadow stays a band with the dark region beyond it.
     """
-    wanted = round(min(WINDOW_PER_HEIGHT * digit_height, WINDOW_MAX_SHARE * side))
+    wanted = round(min(WINDOW_PER_HEIGHT * digit_height, max(WINDOW_MAX_SHARE * side, WINDOW_MAX_FREE)))
     return wanted | 1 if wanted > WIDEN_BEYOND * current else None
 
 
