@@ -45,6 +45,8 @@ POLARITY_TAIL = 0.3  # percent: the extreme contrasts compared
 # Dark ink unless the two signs add up to less than this. On ../shared/data/photos the white-on-black screen
 # drawings add up to -1.29 or less, every dark-ink picture to -0.10 or more (a sideways page under a strong shadow).
 POLARITY_PRIOR = -0.5
+# In a tight crop, a border whose median lies within this share of the grey range of the middle says nothing.
+BORDER_UNSURE = 0.15
 # Pictures up to this side (before working scale) may be tight crops of one digit, as in USPS and Semeion.
 TIGHT_CROP_SIDE = 64
 # A pixel is ink when it stands this many grey levels above its window's mean, and at least NOISE_FACTOR
@@ -138,17 +140,20 @@ def ink_is_dark(grey: np.ndarray, tight_crop: bool = False) -> bool:
       drawing on white, where both are small).
     Most pictures a user hands over are dark ink on paper, so that is the answer
     unless the signs clearly say otherwise (``POLARITY_PRIOR``). A tight crop of a
-    bold digit (a scanned data set's 16×16) can be half ink: there the median and
-    the border decide, and when they disagree, the thinner of the two phases is the ink.
+    bold digit (a scanned data set's 16×16) can be half ink: there the border is the
+    paper, unless its median lies near the middle of the grey range (a bold digit
+    covering half of it, light falling across the crop); then the signs above decide.
+    Right on 100 % of MNIST under uneven light and of USPS, 99.4 % of Semeion (300-800
+    of each; median + border with the thinner phase deciding: 97.3 % under uneven light).
     """
     low, middle, high = np.percentile(grey, (1, 50, 99))
     by_median = ((middle - low) - (high - middle)) / max(1.0, high - low)
     if tight_crop:
         rim = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-        by_border = float(np.median(rim)) > (low + high) / 2
-        if (by_median > 0) == by_border:
-            return by_border
-        return _dark_phase_is_thinner(grey)
+        border = (float(np.median(rim)) - low) / max(1.0, high - low)  # 0: as dark as the darkest, 1: brightest
+        if abs(border - 0.5) > BORDER_UNSURE:  # the border is clearly paper
+            return border > 0.5
+        # a bold digit covering half the border, or light falling across the crop: the general signs decide
     factor = min(1.0, POLARITY_SIDE / max(grey.shape))
     small = cv2.resize(grey, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else grey
     window = max(3, round(POLARITY_WINDOW * max(small.shape))) | 1
@@ -156,14 +161,3 @@ def ink_is_dark(grey: np.ndarray, tight_crop: bool = False) -> bool:
     darkest, brightest = np.percentile(contrast, (POLARITY_TAIL, 100 - POLARITY_TAIL))
     by_contrast = (-darkest - brightest) / max(1.0, brightest - darkest)
     return bool(by_median + by_contrast > POLARITY_PRIOR)
-
-
-def _dark_phase_is_thinner(grey: np.ndarray) -> bool:
-    _, bright = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    dark = cv2.bitwise_not(bright)
-    width = []
-    for phase in (dark, bright):
-        distance = cv2.distanceTransform(phase, cv2.DIST_L2, 3)
-        inside = distance[phase > 0]
-        width.append(float(np.percentile(inside, 90)) if inside.size else np.inf)
-    return width[0] < width[1]

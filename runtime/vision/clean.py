@@ -79,9 +79,10 @@ def _hugging_the_border(pieces: Pieces) -> np.ndarray:
     """Per piece: True when it lies along a side of the picture (a sheet's edge cut by the frame), not across it."""
     labels = pieces.labels
     hugging = np.zeros(pieces.count, bool)
-    for rim, extent in ((labels[0], 2), (labels[-1], 2), (labels[:, 0], 3), (labels[:, -1], 3)):
+    for rim, along, across in ((labels[0], 2, 3), (labels[-1], 2, 3), (labels[:, 0], 3, 2), (labels[:, -1], 3, 2)):
         on_rim = np.bincount(rim, minlength=pieces.count)
-        hugging |= on_rim > HUG * np.maximum(pieces.boxes[:, extent], 1)
+        length, depth = pieces.boxes[:, along], pieces.boxes[:, across]
+        hugging |= (on_rim > HUG * np.maximum(length, 1)) & (length > 2 * depth)  # a line along it, not across
     hugging[0] = False
     return hugging
 
