@@ -26,6 +26,9 @@ from digitkit.runtime.vision.group import Box, group_pieces, into_rows, union
 from digitkit.runtime.vision.normalise import digit_region, fit_and_centre
 from digitkit.runtime.vision.split import Classify, split_touching
 
+# In a single-digit picture, writing within this share of the digit's height of it belongs to it.
+NEAR = 0.25
+
 Judge = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) -> (N,) confidence that each is the digit it reads as
 
 
@@ -73,13 +76,13 @@ def find_digits(picture: Any, classify: Classify | None = None) -> list[Digit]:
 
 def to_mnist(picture: Any) -> np.ndarray | None:
     """A picture holding one digit -> (28, 28) float32 in [0, 1], white on black; None when there is none."""
-    digits = _read(to_grey(load_picture(picture)), None, rows=False).digits
-    if not digits:
-        return None
-    return max(digits, key=lambda d: (d.box[3], d.box[2])).mnist
+    digits = _read(to_grey(load_picture(picture)), None, one_digit=True).digits
+    return digits[0].mnist if digits else None
 
 
-def _read(grey: np.ndarray, classify: Classify | None, rows: bool = True) -> Page:
+def _read(grey: np.ndarray, classify: Classify | None, one_digit: bool = False) -> Page:
+    """The stages on a grey picture. ``one_digit``: the picture holds one digit, the tallest candidate, and
+    every piece of writing near it is part of it (a 5's flag that a page would read as a separate dash)."""
     binarised = binarise(grey)
     pieces = find_pieces(binarised)
     wider = window_for(writing_height(binarised, pieces), binarised.window, max(binarised.mask.shape))
@@ -90,7 +93,9 @@ def _read(grey: np.ndarray, classify: Classify | None, rows: bool = True) -> Pag
     odd = odd_sizes(group_boxes, ink)
     groups = [g for g, o in zip(groups, odd, strict=True) if not o]
     group_boxes = [b for b, o in zip(group_boxes, odd, strict=True) if not o]
-    order = into_rows(group_boxes) if rows else [list(range(len(groups)))]
+    if one_digit and groups:
+        groups, group_boxes = _the_digit(groups, group_boxes, pieces)
+    order = into_rows(group_boxes)
     ink_picture = cv2.bitwise_not(grey) if binarised.dark_ink else grey
     out: list[list[Digit]] = []
     for row in order:
@@ -108,6 +113,18 @@ def _read(grey: np.ndarray, classify: Classify | None, rows: bool = True) -> Pag
             out.append(digits)
     height, width = grey.shape
     return Page(out, 0, (width, height))
+
+
+def _the_digit(groups: list[list[int]], boxes: list[Box], pieces: Pieces) -> tuple[list[list[int]], list[Box]]:
+    """The tallest candidate with every other one that lies within ``NEAR`` of its height of it, as one digit."""
+    main = max(range(len(groups)), key=lambda i: (boxes[i][3], boxes[i][2]))
+    x, y, w, h = boxes[main]
+    reach = NEAR * h
+    ids = []
+    for group, (gx, gy, gw, gh) in zip(groups, boxes, strict=True):
+        if gx < x + w + reach and gx + gw > x - reach and gy < y + h + reach and gy + gh > y - reach:
+            ids += group
+    return [ids], [union([tuple(int(v) for v in pieces.boxes[i]) for i in ids])]
 
 
 def _candidates(binarised: Binarised, pieces: Pieces):
