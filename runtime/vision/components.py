@@ -18,6 +18,8 @@ import numpy as np
 from digitkit.runtime.vision.binarise import Binarised
 
 PAPER_SPREAD = 2.1  # 80th minus 10th percentile of Gaussian noise, in noise levels
+SURROUND_CLEAR = 0.3  # at or under this as seen, a piece is a stroke without a second look
+COMPACT = 2.0  # a piece no longer than this many times its width is compact (a digit, not a shadow's edge)
 HALO = 1.5  # picture pixels: a stroke's anti-aliased rim (MNIST's is one to two pixels)
 
 
@@ -60,19 +62,32 @@ def surround(binarised: Binarised, pieces: Pieces, index: int) -> float:
     height, width = pieces.labels.shape
     x0, y0, x1, y1 = max(0, x - gap), max(0, y - gap), min(width, x + w + gap), min(height, y + h + gap)
     labels = pieces.labels[y0:y1, x0:x1]
-    ink = binarised.ink[y0:y1, x0:x1]
+    ink = binarised.ink[y0:y1, x0:x1].astype(np.float64)
     own = (labels == index).view(np.uint8)
     near = cv2.dilate(own, _disc(halo))  # a stroke's own blur and halo are not its surroundings
     ring = (cv2.dilate(own, _disc(gap)) > 0) & (near == 0) & (labels == 0)
     if not ring.any():
         return 0.0
-    around = ink[ring]
+    ys, xs = np.nonzero(ring)
+    oy, ox = np.nonzero(own)
+    as_seen = _brightness_beyond(ink[ys, xs], ink[oy, ox], binarised.noise)
+    if as_seen <= SURROUND_CLEAR or max(w, h) > COMPACT * min(w, h):
+        return as_seen
+    # light falling across a compact piece (a gradient) is no table either: take the ring's plane out and look
+    # again; not for a long piece, which may be the soft edge of a shadow (pages/parkersmith02_02: 100 % -> 29 %)
+    design = np.column_stack([np.ones(len(xs)), xs, ys]).astype(np.float64)
+    a, b, c = np.linalg.lstsq(design, ink[ys, xs], rcond=None)[0]
+    flat = _brightness_beyond(ink[ys, xs] - (a + b * xs + c * ys), ink[oy, ox] - (a + b * ox + c * oy), binarised.noise)
+    return min(as_seen, flat)
+
+
+def _brightness_beyond(around: np.ndarray, core: np.ndarray, noise: float) -> float:
     paper, beyond = np.percentile(around, (10, 80))
-    level = float(np.percentile(ink[own > 0], 90)) - paper  # the stroke's core
+    level = float(np.percentile(core, 90)) - paper  # the stroke's core
     if level <= 0:
         return 1.0
     # plain paper's 80th and 10th percentiles lie about 2.1 noise levels apart: that much is no table
-    return max(0.0, float(beyond - paper) - PAPER_SPREAD * binarised.noise) / level
+    return max(0.0, float(beyond - paper) - PAPER_SPREAD * noise) / level
 
 
 def _disc(radius: int) -> np.ndarray:
