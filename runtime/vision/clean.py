@@ -25,7 +25,7 @@ SPECK_SHARE = 0.006
 SPECK_MIN = 3
 # A piece whose surround (components.surround) is above this is the border of a dark region, not a stroke.
 # Strokes on the development pages measure 0.0-0.3; page, table and shadow borders 0.6-1.0.
-SURROUND_MAX = 0.5
+SURROUND_MAX = 0.4
 # A piece lying along more than this share of a side of the picture (on its outermost pixels) is an edge, left out of
 # the first guess at the writing's height (writing_height).
 EDGE_RUN = 0.3
