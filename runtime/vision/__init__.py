@@ -2,7 +2,7 @@
 
     load       images.load_picture (EXIF orientation, alpha, 16-bit) -> grey
     binarise   binarise.py   local (adaptive) threshold at a working scale; polarity
-    components components.py connected pieces of ink with their size and contrast
+    components components.py connected pieces of ink; how each stands out of its surroundings
     clean      clean.py      drop what is not writing: edges, lines, shadows, specks
     group      group.py      pieces of one digit -> digits; digits -> rows (slanted rows too)
     split      split.py      cut touching digits, only when recognition says so

@@ -1,4 +1,4 @@
-"""Stage: ink mask -> connected pieces of ink, each with its box, area and how it stands out.
+"""Stage: ink mask -> connected pieces of ink, each with its box and area, and how a piece stands out.
 
 A piece of writing is a thin mark brighter (in the ink-bright working picture)
 than the paper on *every* side of it. A page's edge, a table or a shadow's
@@ -30,7 +30,6 @@ class Pieces:
     labels: np.ndarray  # int32 piece of each working pixel
     boxes: np.ndarray  # (n, 4) int x, y, w, h
     area: np.ndarray  # (n,) pixels
-    contrast: np.ndarray  # (n,) mean local contrast of the piece's pixels
 
     @property
     def count(self) -> int:
@@ -41,10 +40,8 @@ def find_pieces(binarised: Binarised) -> Pieces:
     """Connected components (8-connected) of the ink mask, with their statistics."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(binarised.mask, connectivity=8)
     area = stats[:, cv2.CC_STAT_AREA].astype(np.int64)
-    total = np.bincount(labels.ravel(), weights=binarised.contrast.ravel(), minlength=count)
-    contrast = total / np.maximum(area, 1)
     area[0] = 0
-    return Pieces(labels, stats[:, :4].astype(np.int64), area, contrast)
+    return Pieces(labels, stats[:, :4].astype(np.int64), area)
 
 
 def surround(binarised: Binarised, pieces: Pieces, index: int) -> float:

@@ -87,7 +87,7 @@ def _read(grey: np.ndarray, classify: Classify | None, one_digit: bool = False) 
     pieces = find_pieces(binarised)
     wider = window_for(writing_height(binarised, pieces), binarised.window, max(binarised.mask.shape))
     if wider is not None:  # large writing: its strokes may be wider than the first window could see whole
-        binarised = binarise(grey, binarised.dark_ink, wider)
+        binarised = binarise(grey, binarised.dark_ink, wider, binarised.noise)
         pieces = find_pieces(binarised)
     pieces, groups, group_boxes, ink = _candidates(binarised, pieces)
     odd = odd_sizes(group_boxes, ink)
