@@ -1,6 +1,6 @@
 """End to end on real photos (../shared/data/photos, a development set): skipped, with the reason, without it.
 
-The floors are the figures measured when the vision pipeline landed (pages 96.2 %, single 93.5 %,
+The floors sit just under the figures measured on the final commit of the session (pages 95.9 %, single 97.4 %,
 screen 100 %; `python -m digitkit.benchmarks.photos`), so that a change that reads real pictures
 worse fails here. The issue's goals (97 % / 99 % / 100 %) are above them.
 """
@@ -33,7 +33,7 @@ def test_pages(recognizer):
 
 def test_single_digits(recognizer):
     accuracy, wrong = score_singles(recognizer, "single")
-    assert accuracy >= 0.93, [name for name, _ in wrong]
+    assert accuracy >= 0.965, [name for name, _ in wrong]
 
 
 def test_screen_drawings(recognizer):

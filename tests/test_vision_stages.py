@@ -191,3 +191,20 @@ def recognizer():
     from digitkit.runtime.recognizer import Recognizer
 
     return Recognizer(threads=1)
+
+
+# --- printed lines -------------------------------------------------------------------------------
+def test_printed_lines_of_squared_paper_are_taken_out_and_ink_stays():
+    from digitkit.runtime.vision.lines import without_printed_lines
+
+    picture = _paper(300, 300)
+    for k in range(15, 300, 30):
+        picture[k, :] = 180  # a faint printed grid
+        picture[:, k] = 180
+    _stroke_digit(picture, "7", 120, 90, 120, thickness=6)
+    binarised = binarise(picture)
+    cleaned = without_printed_lines(binarised)
+    grid_row = 15 + 30 * 7  # a grid line clear of the 7
+    assert binarised.mask[grid_row, 40:100].mean() > 0.5  # the grid was ink to the threshold
+    assert cleaned.mask[grid_row, 40:100].mean() == 0.0  # and is not any more
+    assert cleaned.mask[90:96, 125:175].mean() > 0.5  # the 7's bar, as dark as ink, stays

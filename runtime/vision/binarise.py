@@ -157,7 +157,9 @@ def ink_is_dark(grey: np.ndarray, tight_crop: bool = False) -> bool:
     small = cv2.resize(grey, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else grey
     window = max(3, round(POLARITY_WINDOW * max(small.shape))) | 1
     contrast = small.astype(np.int16) - cv2.blur(small, (window, window), borderType=cv2.BORDER_REPLICATE)
-    darkest, brightest = np.percentile(contrast[:: _stride(contrast), :: _stride(contrast)], (POLARITY_TAIL, 100 - POLARITY_TAIL))
+    darkest, brightest = np.percentile(
+        contrast[:: _stride(contrast), :: _stride(contrast)], (POLARITY_TAIL, 100 - POLARITY_TAIL)
+    )
     by_contrast = (-darkest - brightest) / max(1.0, brightest - darkest)
     return bool(by_median + by_contrast > POLARITY_PRIOR)
 

@@ -23,6 +23,7 @@ from digitkit.runtime.vision.binarise import Binarised, binarise, to_grey, windo
 from digitkit.runtime.vision.clean import odd_sizes, writing_height, writing_pieces
 from digitkit.runtime.vision.components import Pieces, find_pieces
 from digitkit.runtime.vision.group import Box, group_pieces, into_rows, union
+from digitkit.runtime.vision.lines import without_printed_lines
 from digitkit.runtime.vision.normalise import digit_region, fit_and_centre
 from digitkit.runtime.vision.split import Classify, split_touching
 
@@ -83,11 +84,11 @@ def to_mnist(picture: Any) -> np.ndarray | None:
 def _read(grey: np.ndarray, classify: Classify | None, one_digit: bool = False) -> Page:
     """The stages on a grey picture. ``one_digit``: the picture holds one digit, the tallest candidate, and
     every piece of writing near it is part of it (a 5's flag that a page would read as a separate dash)."""
-    binarised = binarise(grey)
+    binarised = without_printed_lines(binarise(grey))
     pieces = find_pieces(binarised)
     wider = window_for(writing_height(binarised, pieces), binarised.window, max(binarised.mask.shape))
     if wider is not None:  # large writing: its strokes may be wider than the first window could see whole
-        binarised = binarise(grey, binarised.dark_ink, wider, binarised.noise)
+        binarised = without_printed_lines(binarise(grey, binarised.dark_ink, wider, binarised.noise))
         pieces = find_pieces(binarised)
     pieces, groups, group_boxes, ink = _candidates(binarised, pieces)
     odd = odd_sizes(group_boxes, ink)
