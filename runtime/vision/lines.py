@@ -38,7 +38,7 @@ def without_printed_lines(binarised: Binarised) -> Binarised:
         cv2.dilate(mask, np.ones((1, 3), np.uint8)), cv2.MORPH_OPEN, np.ones((length, 1), np.uint8)
     )
     # printed lines are thin; a band as thick as the window's reach along a table's or a shadow's edge is not one
-    thick = max(3, binarised.window // 6)
+    thick = 2 + max(3, binarised.window // 6)  # the dilation above made every line 2 px thicker
     level &= ~cv2.morphologyEx(level, cv2.MORPH_OPEN, np.ones((thick, 1), np.uint8))
     upright &= ~cv2.morphologyEx(upright, cv2.MORPH_OPEN, np.ones((1, thick), np.uint8))
     # a line along the picture's border is the edge of a sheet, left whole for clean's hugging test
