@@ -71,14 +71,7 @@ NOT_YET_IN_VISION = {
 }
 
 
-# Not run this session (no Xvfb on the machine at the end): the window tests under the new pipeline are
-# unverified, so they may fail without failing CI until the next session runs them under Xvfb.
-UNVERIFIED_GUI = ("tests/test_app_gui.py::",)
-
-
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.nodeid.startswith(UNVERIFIED_GUI):
-            item.add_marker(pytest.mark.xfail(strict=False, reason="unverified under the vision pipeline (issue #11)"))
         if item.nodeid in NOT_YET_IN_VISION:
             item.add_marker(pytest.mark.xfail(strict=True, reason="not yet in the vision pipeline (issue #11)"))
