@@ -47,6 +47,8 @@ POLARITY_TAIL = 0.3  # percent: the extreme contrasts compared
 POLARITY_PRIOR = -0.5
 # In a tight crop, a border whose median lies within this share of the grey range of the middle says nothing.
 BORDER_UNSURE = 0.15
+# The middle half of a picture is flat paper when its interquartile range is under this share of the grey range.
+FLAT_MIDDLE = 0.25
 # Pictures up to this side (before working scale) may be tight crops of one digit, as in USPS and Semeion.
 TIGHT_CROP_SIDE = 64
 # A pixel is ink when it stands this many grey levels above its window's mean, and at least NOISE_FACTOR
@@ -131,8 +133,9 @@ def ink_is_dark(grey: np.ndarray, tight_crop: bool = False) -> bool:
     """True for dark ink on light paper.
 
     Two signs, each in [-1, 1], positive for dark ink, added up:
-    - the paper is most of a picture, so its level is the median, and ink lies
-      on the far side of it (fooled by a shadow or a gradient across the photo);
+    - the paper is most of the middle of a picture (a small sheet on a large table
+      is still the middle), so its level is the median there, and ink lies on the
+      far side of it (fooled by a shadow or a gradient across the photo);
     - a stroke stands out of its surroundings far more than the paper beside it
       does the other way: on a thumbnail, the extreme local contrasts (with a
       window wider than a marker's strokes) are compared (fooled by a flat grey
@@ -145,7 +148,18 @@ def ink_is_dark(grey: np.ndarray, tight_crop: bool = False) -> bool:
     Right on 100 % of MNIST under uneven light and of USPS, 99.4 % of Semeion (300-800
     of each; median + border with the thinner phase deciding: 97.3 % under uneven light).
     """
-    low, middle, high = np.percentile(grey[:: _stride(grey), :: _stride(grey)], (1, 50, 99))
+    low, high = np.percentile(grey[:: _stride(grey), :: _stride(grey)], (1, 99))
+    middle = float(np.median(grey[:: _stride(grey), :: _stride(grey)]))
+    height, width = grey.shape
+    centre = grey[height // 4 : height - height // 4, width // 4 : width - width // 4]
+    if not tight_crop and centre.size:
+        # a small sheet on a large table: the table is most of the picture, the sheet most of its middle;
+        # the middle is believed when it is flat (paper), not when it is half ink (a bold digit filling it)
+        quarter, centre_middle, three_quarters = np.percentile(
+            centre[:: _stride(centre), :: _stride(centre)], (25, 50, 75)
+        )
+        if three_quarters - quarter < FLAT_MIDDLE * (high - low):
+            middle = float(centre_middle)
     by_median = ((middle - low) - (high - middle)) / max(1.0, high - low)
     if tight_crop:
         rim = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])

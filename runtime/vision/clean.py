@@ -32,6 +32,7 @@ EDGE_RUN = 0.3
 # A piece with more than this share of its length on the picture's outermost row or column hugs the border: the
 # edge of a sheet cut by the frame (pages/hypjudy_03's left side), not a stroke (a stroke crosses the border).
 HUG = 0.75
+FRAME = 0.75  # a piece covering this share of a side of the picture is the table around a sheet
 # Relative to the typical digit's height (the median of the picture's candidates):
 TALL = 2.2  # taller than this: a rule, an edge, a scribble
 FLAT_WIDE = 2.5  # wider than this while ...
@@ -82,7 +83,9 @@ def _hugging_the_border(pieces: Pieces) -> np.ndarray:
     for rim, along, across in ((labels[0], 2, 3), (labels[-1], 2, 3), (labels[:, 0], 3, 2), (labels[:, -1], 3, 2)):
         on_rim = np.bincount(rim, minlength=pieces.count)
         length, depth = pieces.boxes[:, along], pieces.boxes[:, across]
-        hugging |= (on_rim > HUG * np.maximum(length, 1)) & (length > 2 * depth)  # a line along it, not across
+        side = rim.size
+        along_it = (on_rim > HUG * np.maximum(length, 1)) & (length > 2 * depth)  # a line along it, not across
+        hugging |= along_it | (on_rim > FRAME * side)  # or the table framing a sheet
     hugging[0] = False
     return hugging
 
