@@ -80,12 +80,15 @@ def _hugging_the_border(pieces: Pieces) -> np.ndarray:
     """Per piece: True when it lies along a side of the picture (a sheet's edge cut by the frame), not across it."""
     labels = pieces.labels
     hugging = np.zeros(pieces.count, bool)
+    framing = np.zeros(pieces.count, int)
     for rim, along, across in ((labels[0], 2, 3), (labels[-1], 2, 3), (labels[:, 0], 3, 2), (labels[:, -1], 3, 2)):
         on_rim = np.bincount(rim, minlength=pieces.count)
         length, depth = pieces.boxes[:, along], pieces.boxes[:, across]
         side = rim.size
         along_it = (on_rim > HUG * np.maximum(length, 1)) & (length > 2 * depth)  # a line along it, not across
-        hugging |= along_it | (on_rim > FRAME * side)  # or the table framing a sheet
+        hugging |= along_it
+        framing += on_rim > FRAME * side
+    hugging |= framing >= 2  # the table framing a sheet covers two sides or more; a bold digit in a tight crop, one
     hugging[0] = False
     return hugging
 
