@@ -83,12 +83,13 @@ def test_specks_and_a_sheet_edge_along_the_border_are_dropped():
     binarised = binarise(picture)
     pieces = find_pieces(binarised)
     kept = writing_pieces(binarised, pieces)
-    assert len(kept) == 1 and pieces.boxes[kept[0]][0] > 100
+    assert len(kept) == 1 and pieces.boxes[next(iter(kept))][0] > 100
 
 
 def test_odd_sizes_are_rules_underlines_and_dots():
     boxes = [(0, 0, 30, 50), (40, 0, 30, 52), (80, 0, 28, 48), (0, 60, 400, 6), (120, 20, 4, 4), (0, 0, 10, 200)]
-    assert odd_sizes(boxes, [500, 500, 500, 300, 10, 300]) == [False, False, False, True, True, True]
+    assert odd_sizes(boxes, [500, 500, 500, 300, 10, 300], [200] * 6) == [False, False, False, True, True, True]
+    assert odd_sizes(boxes[:3], [500, 500, 500], [200, 200, 40]) == [False, False, True]  # far fainter: not this ink
 
 
 # --- group -------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from digitkit.runtime.vision.binarise import Binarised
-from digitkit.runtime.vision.components import Pieces, surround
+from digitkit.runtime.vision.components import Pieces, stand_out
 from digitkit.runtime.vision.group import Box, typical_height
 
 # A piece whose longer side is under this share of the working picture's longer side is a speck (6 px on a
@@ -38,6 +38,7 @@ TALL = 2.2  # taller than this: a rule, an edge, a scribble
 FLAT_WIDE = 2.5  # wider than this while ...
 FLAT_LOW = 0.45  # ... lower than this: an underline or a printed line
 DOT = 0.3  # neither side reaching this: a dot, a comma, a speck
+FAINT = 0.35  # its ink's level under this share of the typical digit's: not this picture's writing
 
 
 def writing_height(binarised: Binarised, pieces: Pieces) -> float:
@@ -61,18 +62,18 @@ def writing_height(binarised: Binarised, pieces: Pieces) -> float:
     return typical_height(boxes, ink)
 
 
-def writing_pieces(binarised: Binarised, pieces: Pieces) -> list[int]:
-    """Indices of the pieces that may be (part of) writing."""
+def writing_pieces(binarised: Binarised, pieces: Pieces) -> dict[int, float]:
+    """The pieces that may be (part of) writing: index -> how far its ink stands above the paper (grey levels)."""
     speck = max(SPECK_MIN, SPECK_SHARE * max(binarised.mask.shape))
     hugging = _hugging_the_border(pieces)
-    keep = []
+    keep = {}
     for i in range(1, pieces.count):
         _, _, w, h = pieces.boxes[i]
         if max(w, h) < speck or hugging[i]:
             continue
-        if surround(binarised, pieces, i) > SURROUND_MAX:
-            continue
-        keep.append(i)
+        seen = stand_out(binarised, pieces, i)
+        if seen.surround <= SURROUND_MAX:
+            keep[i] = seen.level
     return keep
 
 
@@ -93,14 +94,26 @@ def _hugging_the_border(pieces: Pieces) -> np.ndarray:
     return hugging
 
 
-def odd_sizes(boxes: list[Box], ink: list[float]) -> list[bool]:
-    """For each candidate digit's box (and its ink, pixels): True when its size says it is not a digit."""
+def odd_sizes(boxes: list[Box], ink: list[float], levels: list[float]) -> list[bool]:
+    """For each candidate digit (its box, its ink in pixels, its ink's level above the paper): True when its size
+    or its faintness says it is not a digit. The writing of one picture is of one size and one ink: a mark far
+    fainter than the typical digit is the back of the page showing through, a pencil smudge, a shadow's speck."""
     if not boxes:
         return []
     typical = typical_height(boxes, ink)
+    typical_level = _weighted_median(levels, ink)
     odd = []
-    for _, _, w, h in boxes:
+    for (_, _, w, h), level in zip(boxes, levels, strict=True):
         odd.append(
-            h > TALL * typical or (w > FLAT_WIDE * typical and h < FLAT_LOW * typical) or (max(w, h) < DOT * typical)
+            h > TALL * typical
+            or (w > FLAT_WIDE * typical and h < FLAT_LOW * typical)
+            or max(w, h) < DOT * typical
+            or level < FAINT * typical_level
         )
     return odd
+
+
+def _weighted_median(values: list[float], weights: list[float]) -> float:
+    order = np.argsort(values)
+    cumulative = np.cumsum(np.asarray(weights, np.float64)[order])
+    return float(np.asarray(values)[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])

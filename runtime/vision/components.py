@@ -44,13 +44,21 @@ def find_pieces(binarised: Binarised) -> Pieces:
     return Pieces(labels, stats[:, :4].astype(np.int64), area)
 
 
-def surround(binarised: Binarised, pieces: Pieces, index: int) -> float:
-    """How bright the picture stays just outside piece ``index``, as a share of the piece's own brightness.
+@dataclass(frozen=True)
+class StandOut:
+    """How a piece stands out of the paper around it."""
+
+    surround: float  # how bright the picture stays just outside it, as a share of its own brightness
+    level: float  # its stroke core's brightness above the paper around it (grey levels)
+
+
+def stand_out(binarised: Binarised, pieces: Pieces, index: int) -> StandOut:
+    """``StandOut`` of piece ``index``.
 
     Both measured above the paper level around the piece (its ring's darkest
     tenth). The ring is a few pixels wide, skips other pieces' ink, and its
-    brightest fifth is what counts: a table or a shadow beyond one side of the
-    piece is enough.
+    brightest fifth is what counts for ``surround``: a table or a shadow beyond
+    one side of the piece is enough.
     """
     x, y, w, h = (int(v) for v in pieces.boxes[index])
     gap = max(3, binarised.window // 6)
@@ -63,28 +71,33 @@ def surround(binarised: Binarised, pieces: Pieces, index: int) -> float:
     own = (labels == index).view(np.uint8)
     near = cv2.dilate(own, _disc(halo))  # a stroke's own blur and halo are not its surroundings
     ring = (cv2.dilate(own, _disc(gap)) > 0) & (near == 0) & (labels == 0)
-    if not ring.any():
-        return 0.0
-    ys, xs = np.nonzero(ring)
     oy, ox = np.nonzero(own)
-    as_seen = _brightness_beyond(ink[ys, xs], ink[oy, ox], binarised.noise)
-    if as_seen <= SURROUND_CLEAR or max(w, h) > COMPACT * min(w, h):
+    if not ring.any():
+        return StandOut(0.0, float(np.percentile(ink[oy, ox], 90)))
+    ys, xs = np.nonzero(ring)
+    as_seen = _stand_out(ink[ys, xs], ink[oy, ox], binarised.noise)
+    if as_seen.surround <= SURROUND_CLEAR or max(w, h) > COMPACT * min(w, h):
         return as_seen
     # light falling across a compact piece (a gradient) is no table either: take the ring's plane out and look
     # again; not for a long piece, which may be the soft edge of a shadow (pages/parkersmith02_02: 100 % -> 29 %)
     design = np.column_stack([np.ones(len(xs)), xs, ys]).astype(np.float64)
     a, b, c = np.linalg.lstsq(design, ink[ys, xs], rcond=None)[0]
-    flat = _brightness_beyond(ink[ys, xs] - (a + b * xs + c * ys), ink[oy, ox] - (a + b * ox + c * oy), binarised.noise)
-    return min(as_seen, flat)
+    flat = _stand_out(ink[ys, xs] - (a + b * xs + c * ys), ink[oy, ox] - (a + b * ox + c * oy), binarised.noise)
+    return flat if flat.surround < as_seen.surround else as_seen
 
 
-def _brightness_beyond(around: np.ndarray, core: np.ndarray, noise: float) -> float:
+def surround(binarised: Binarised, pieces: Pieces, index: int) -> float:
+    """``stand_out(...).surround``: 0 for a stroke on paper, about 1 for the border of a dark region."""
+    return stand_out(binarised, pieces, index).surround
+
+
+def _stand_out(around: np.ndarray, core: np.ndarray, noise: float) -> StandOut:
     paper, beyond = np.percentile(around, (10, 80))
     level = float(np.percentile(core, 90)) - paper  # the stroke's core
     if level <= 0:
-        return 1.0
+        return StandOut(1.0, 0.0)
     # plain paper's 80th and 10th percentiles lie about 2.1 noise levels apart: that much is no table
-    return max(0.0, float(beyond - paper) - PAPER_SPREAD * noise) / level
+    return StandOut(max(0.0, float(beyond - paper) - PAPER_SPREAD * noise) / level, level)
 
 
 def _disc(radius: int) -> np.ndarray:

@@ -90,8 +90,8 @@ def _read(grey: np.ndarray, classify: Classify | None, one_digit: bool = False) 
     if wider is not None:  # large writing: its strokes may be wider than the first window could see whole
         binarised = without_printed_lines(binarise(grey, binarised.dark_ink, wider, binarised.noise))
         pieces = find_pieces(binarised)
-    pieces, groups, group_boxes, ink = _candidates(binarised, pieces)
-    odd = odd_sizes(group_boxes, ink)
+    pieces, groups, group_boxes, ink, levels = _candidates(binarised, pieces)
+    odd = odd_sizes(group_boxes, ink, levels)
     groups = [g for g, o in zip(groups, odd, strict=True) if not o]
     group_boxes = [b for b, o in zip(group_boxes, odd, strict=True) if not o]
     if one_digit and groups:
@@ -129,13 +129,15 @@ def _the_digit(groups: list[list[int]], boxes: list[Box], pieces: Pieces) -> tup
 
 
 def _candidates(binarised: Binarised, pieces: Pieces):
-    """Pieces cleaned and grouped: (pieces, groups of piece ids, their boxes, their ink)."""
-    keep = writing_pieces(binarised, pieces)
+    """Pieces cleaned and grouped: (pieces, groups of piece ids, their boxes, their ink, their ink's level)."""
+    levels = writing_pieces(binarised, pieces)
+    keep = list(levels)
     boxes = [tuple(int(v) for v in pieces.boxes[i]) for i in keep]
     groups = [[keep[k] for k in group] for group in group_pieces(boxes, [int(pieces.area[i]) for i in keep])]
     group_boxes = [union([tuple(int(v) for v in pieces.boxes[i]) for i in group]) for group in groups]
     ink = [float(pieces.area[g].sum()) for g in groups]
-    return pieces, groups, group_boxes, ink
+    group_levels = [max(levels[i] for i in group) for group in groups]
+    return pieces, groups, group_boxes, ink, group_levels
 
 
 def _region(
