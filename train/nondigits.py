@@ -241,3 +241,54 @@ def non_digits(per_kind: int, seed: int, *, fonts: tuple[str, ...] = EVALUATION_
                 pictures.append(GENERATORS[kind](rng, size))
         out[kind] = pictures
     return out
+
+
+# --- what a camera sees around the writing -------------------------------------------------------------------
+# Photos add clutter of their own: the edge of a table beside the sheet, a soft shadow, a blank sheet lying on a
+# table. The picture pipeline drops most of it (runtime/vision/clean.py); what it lets through must be refused.
+def table_edge(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Paper with a dark strip of table along one side (a sheet photographed off-centre)."""
+    picture = np.full((size, size), int(rng.integers(170, 250)), np.uint8)
+    width = max(2, int(size * rng.uniform(0.03, 0.25)))
+    picture[:, :width] = int(rng.integers(10, 110))
+    return _finish(np.rot90(picture, int(rng.integers(4))).copy(), rng, int(picture[0, -1]))
+
+
+def shadow(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Paper under a soft shadow (a hand, a phone) covering part of it."""
+    paper = int(rng.integers(170, 250))
+    out = np.full((size, size), float(paper), np.float32)
+    mask = np.zeros((size, size), np.float32)
+    centre = (int(rng.integers(0, size)), int(rng.integers(0, size)))
+    axes = (int(size * rng.uniform(0.2, 0.6)), int(size * rng.uniform(0.2, 0.6)))
+    cv2.ellipse(mask, centre, axes, float(rng.uniform(0, 180)), 0, 360, 1.0, -1)
+    mask = cv2.GaussianBlur(mask, (0, 0), size * rng.uniform(0.02, 0.1))
+    out -= mask * rng.uniform(30, 110)
+    return _finish(np.clip(out, 0, 255).astype(np.uint8), rng, paper)
+
+
+def sheet_on_table(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A blank sheet lying on a dark table, tilted a little."""
+    picture = np.full((size, size), int(rng.integers(10, 110)), np.uint8)
+    half = size * rng.uniform(0.25, 0.45)
+    corners = cv2.boxPoints(
+        (
+            (size / 2 + rng.uniform(-0.1, 0.1) * size, size / 2),
+            (2 * half, 2 * half * rng.uniform(0.7, 1.3)),
+            float(rng.uniform(-15, 15)),
+        )
+    )
+    cv2.fillConvexPoly(picture, corners.astype(np.int32), int(rng.integers(170, 250)))
+    return _finish(picture, rng, int(picture[0, 0]))
+
+
+CLUTTER = {"table edge": table_edge, "shadow": shadow, "sheet on a table": sheet_on_table}
+
+
+def photo_clutter(per_kind: int, seed: int) -> dict[str, list[np.ndarray]]:
+    """``per_kind`` pictures of each kind of ``CLUTTER``; sizes vary from 56 to 400 pixels."""
+    rng = np.random.default_rng(seed)
+    return {
+        kind: [make(rng, int(rng.choice([56, 112, 200, 280, 400]))) for _ in range(per_kind)]
+        for kind, make in CLUTTER.items()
+    }

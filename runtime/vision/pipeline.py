@@ -27,8 +27,11 @@ from digitkit.runtime.vision.lines import without_printed_lines
 from digitkit.runtime.vision.normalise import digit_region, fit_and_centre
 from digitkit.runtime.vision.split import Classify, split_touching
 
-# In a single-digit picture, writing within this share of the digit's height of it belongs to it.
+# In a single-digit picture, writing within this share of the digit's height of it belongs to it, and the digit
+# spans at least ONE_DIGIT_SIDE of the picture's longer side (the smallest of ../shared/data/photos/single spans
+# 20 %; an MNIST digit off-centre in 112×112, 18 %).
 NEAR = 0.25
+ONE_DIGIT_SIDE = 0.05
 
 Judge = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) -> (N,) confidence that each is the digit it reads as
 
@@ -96,6 +99,8 @@ def _read(grey: np.ndarray, classify: Classify | None, one_digit: bool = False) 
     group_boxes = [b for b, o in zip(group_boxes, odd, strict=True) if not o]
     if one_digit and groups:
         groups, group_boxes = _the_digit(groups, group_boxes, pieces)
+        if max(group_boxes[0][2:]) < ONE_DIGIT_SIDE * max(binarised.mask.shape):
+            groups, group_boxes = [], []  # specks on a blank sheet are no digit
     order = into_rows(group_boxes)
     ink_picture = cv2.bitwise_not(grey) if binarised.dark_ink else grey
     out: list[list[Digit]] = []
