@@ -43,8 +43,8 @@ def digit_region(
     reach = cv2.dilate(own, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
     reach[others > 0] = 0
     reach[own > 0] = 1
-    outside = ink[reach == 0]
-    paper = float(np.median(outside)) if outside.size else float(ink.min())
+    paper_pixels = ink[(own == 0) & (others == 0)]  # the box's paper: neither this digit's ink nor another's
+    paper = float(np.median(paper_pixels)) if paper_pixels.size else float(ink.min())
     stroke = float(np.percentile(ink[own > 0], 90)) if own.any() else float(ink.max())
     if stroke <= paper:  # a box all ink (a bold bar filling it): the paper is what binarisation left out, black
         paper = 0.0
