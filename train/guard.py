@@ -89,7 +89,8 @@ def _photographed(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     stretch = rng.uniform(0.7, 1.6)
     size = int(rng.choice([56, 112, 200]))
     wide = cv2.resize(digit, (max(8, int(round(size * stretch))), size), interpolation=cv2.INTER_LINEAR)
-    canvas = np.zeros((int(size * 1.4), wide.shape[1] + int(size * 0.4)), np.uint8)
+    side = max(int(size * 1.4), wide.shape[1] + int(size * 0.4))  # square: nondigits._finish lights squares
+    canvas = np.zeros((side, side), np.uint8)
     y0, x0 = (canvas.shape[0] - size) // 2, (canvas.shape[1] - wide.shape[1]) // 2
     canvas[y0 : y0 + size, x0 : x0 + wide.shape[1]] = wide
     paper, ink = int(rng.integers(150, 250)), int(rng.integers(0, 90))
