@@ -209,3 +209,20 @@ def test_printed_lines_of_squared_paper_are_taken_out_and_ink_stays():
     assert binarised.mask[grid_row, 40:100].mean() > 0.5  # the grid was ink to the threshold
     assert cleaned.mask[grid_row, 40:100].mean() == 0.0  # and is not any more
     assert cleaned.mask[90:96, 125:175].mean() > 0.5  # the 7's bar, as dark as ink, stays
+
+
+@pytest.mark.parametrize("stretch", [1.0, 1.3, 1.6])
+def test_digits_drawn_wide_in_pen_strokes_are_never_split(recognizer, stretch):
+    """Every digit drawn with the app's pen strokes, up to 1.6 times as wide as tall, reads as one digit."""
+    from app_strokes import DIGIT_STROKES
+
+    height = 200
+    for digit, strokes in DIGIT_STROKES.items():
+        # the unit box's content is about 0.6 wide: widen it to ``stretch`` times the digit's height
+        width = stretch * height / 0.6
+        canvas = np.full((height + 120, int(width) + 120), 255, np.uint8)
+        for stroke in strokes:
+            points = np.array([(60 + (x - 0.5) * width + width / 2, 60 + y * height) for x, y in stroke], np.int32)
+            cv2.polylines(canvas, [points], False, 0, 14, cv2.LINE_AA)
+        found = find_rows(canvas, recognizer.classify_mnist).digits
+        assert len(found) == 1, (digit, stretch, [d.box for d in found])

@@ -2,7 +2,8 @@
 
 A wide blob may be two digits that touch ("00" written fast) or one wide digit (a
 round 0, a flat 2). Its shape cannot tell, so the model does: cuts are tried at
-the thinnest columns of the blob's middle, and a cut is kept only when both parts
+the thinnest columns of the blob's middle that cross its ink once (where two digits
+touch; a column through a wide 0 or 6 crosses it twice), and a cut is kept only when both parts
 read with more confidence than the whole, and surely (``SURE``). Parts are cut again the same way.
 """
 
@@ -73,9 +74,15 @@ def _candidate_cuts(region: np.ndarray) -> list[int]:
     if hi <= lo:
         return []
     profile = region[:, lo:hi].astype(np.float32).sum(axis=0)
+    # touching digits meet at one place: a column that crosses the ink more than once runs through a digit
+    ink = region[:, lo:hi] > 0
+    crossings = (ink[1:] & ~ink[:-1]).sum(axis=0) + ink[0]
+    profile[crossings > 1] = np.inf
     cuts: list[int] = []
     spacing = max(2, (hi - lo) // 6)
     for column in np.argsort(profile, kind="stable"):
+        if not np.isfinite(profile[column]):
+            break
         column = int(column) + lo
         if all(abs(column - c) >= spacing for c in cuts):
             cuts.append(column)
