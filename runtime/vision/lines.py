@@ -37,6 +37,8 @@ def without_printed_lines(binarised: Binarised) -> Binarised:
     upright = cv2.morphologyEx(
         cv2.dilate(mask, np.ones((1, 3), np.uint8)), cv2.MORPH_OPEN, np.ones((length, 1), np.uint8)
     )
+    if not (level.any() or upright.any()):
+        return binarised
     # printed lines are thin; a band as thick as the window's reach along a table's or a shadow's edge is not one
     thick = 2 + max(3, binarised.window // 6)  # the dilation above made every line 2 px thicker
     level &= ~cv2.morphologyEx(level, cv2.MORPH_OPEN, np.ones((thick, 1), np.uint8))
