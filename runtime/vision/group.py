@@ -77,13 +77,14 @@ def group_pieces(boxes: list[Box], areas: list[int]) -> list[list[int]]:
 def into_rows(boxes: list[Box]) -> list[list[int]]:
     """Indices into ``boxes`` as rows of writing: rows top to bottom, each left to right."""
     rows: list[list[int]] = []
+    page_slope = _page_slope(boxes)
     for i in sorted(range(len(boxes)), key=lambda k: boxes[k][0] + boxes[k][2] / 2):
         x, y, w, h = boxes[i]
         cx, cy = x + w / 2, y + h / 2
         best, best_miss = None, None
         for r, row in enumerate(rows):
             lx, ly, lw, lh = boxes[row[-1]]
-            predicted = ly + lh / 2 + _slope(boxes, row) * (cx - (lx + lw / 2))
+            predicted = ly + lh / 2 + _slope(boxes, row, page_slope) * (cx - (lx + lw / 2))
             miss = abs(cy - predicted)
             if miss <= ROW_REACH * max(h, lh) and (best_miss is None or miss < best_miss):
                 best, best_miss = r, miss
@@ -95,14 +96,32 @@ def into_rows(boxes: list[Box]) -> list[list[int]]:
     return rows
 
 
-def _slope(boxes: list[Box], row: list[int]) -> float:
-    """The row's direction (dy/dx) from its last few digits' middles, 0 for a row of one."""
+def _slope(boxes: list[Box], row: list[int], page_slope: float = 0.0) -> float:
+    """The row's direction (dy/dx) from its last few digits' middles; the page's for a row of one."""
     if len(row) < 2:
-        return 0.0
+        return page_slope
     tail = [boxes[i] for i in row[-4:]]
     xs = np.array([b[0] + b[2] / 2 for b in tail])
     ys = np.array([b[1] + b[3] / 2 for b in tail])
     if np.ptp(xs) <= 0:
-        return 0.0
+        return page_slope
     slope = float(np.polyfit(xs, ys, 1)[0])
     return max(-ROW_SLOPE, min(ROW_SLOPE, slope))
+
+
+def _page_slope(boxes: list[Box]) -> float:
+    """The writing's direction over the page: the median slope from each digit to its nearest neighbour on the
+    right (within three of its heights, and closer in height than in width), 0 when no digit has one."""
+    slopes = []
+    middles = [(b[0] + b[2] / 2, b[1] + b[3] / 2, b[3]) for b in boxes]
+    for cx, cy, h in middles:
+        best = None
+        for ox, oy, _ in middles:
+            dx, dy = ox - cx, oy - cy
+            if 0 < dx <= 3 * h and abs(dy) < dx and (best is None or dx < best[0]):
+                best = (dx, dy)
+        if best is not None:
+            slopes.append(best[1] / best[0])
+    if not slopes:
+        return 0.0
+    return max(-ROW_SLOPE, min(ROW_SLOPE, float(np.median(slopes))))
