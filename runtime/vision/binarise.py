@@ -59,7 +59,7 @@ NOISE_FACTOR = 4.0
 
 @dataclass(frozen=True)
 class Binarised:
-    """A picture at working scale: bright ink on dark paper, its ink mask and each pixel's local contrast."""
+    """A picture at working scale: bright ink on dark paper and its ink mask."""
 
     ink: np.ndarray  # uint8 working picture, ink bright
     mask: np.ndarray  # uint8 0/1, ink
@@ -68,6 +68,7 @@ class Binarised:
     offset: int  # the threshold above the window's mean, grey levels
     dark_ink: bool  # the picture had dark ink on light paper
     noise: float = 0.0  # the picture's noise, grey levels (noise_level)
+    tight_crop: bool = False  # a picture no larger than TIGHT_CROP_SIDE: the digit's own box (a data set's scan)
 
 
 def to_grey(picture: np.ndarray) -> np.ndarray:
@@ -106,7 +107,7 @@ def binarise(
     ink = cv2.bitwise_not(grey) if dark_ink else grey
     mean = cv2.blur(ink, (window, window), borderType=cv2.BORDER_REPLICATE)
     mask = (cv2.subtract(ink, mean) > offset).view(np.uint8)  # saturating: ink above its window's mean
-    return Binarised(ink, mask, scale, window, offset, bool(dark_ink), noise)
+    return Binarised(ink, mask, scale, window, offset, bool(dark_ink), noise, tight_crop)
 
 
 def window_for(digit_height: float, current: int, side: int) -> int | None:

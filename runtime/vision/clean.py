@@ -33,11 +33,16 @@ EDGE_RUN = 0.3
 # edge of a sheet cut by the frame (pages/hypjudy_03's left side), not a stroke (a stroke crosses the border).
 HUG = 0.75
 FRAME = 0.75  # a piece covering this share of a side of the picture is the table around a sheet
+# The table around a sheet (not in a tight crop): a strip from one side to the opposite within this share of the
+# picture from the other sides, or anything touching three sides; "touching" is within EDGE_GAP of the picture's side.
+STRIP = 0.25
+EDGE_GAP = 0.015
 # Relative to the typical digit's height (the median of the picture's candidates):
 TALL = 2.2  # taller than this: a rule, an edge, a scribble
 FLAT_WIDE = 2.5  # wider than this while ...
 FLAT_LOW = 0.45  # ... lower than this: an underline or a printed line
 DOT = 0.3  # neither side reaching this: a dot, a comma, a speck
+MIN_HEIGHT = 8  # working pixels: a mark lower than this is too small to read as a digit (real page digits: >= 12)
 FAINT = 0.35  # its ink's level under this share of the typical digit's: not this picture's writing
 
 
@@ -66,6 +71,8 @@ def writing_pieces(binarised: Binarised, pieces: Pieces) -> dict[int, float]:
     """The pieces that may be (part of) writing: index -> how far its ink stands above the paper (grey levels)."""
     speck = max(SPECK_MIN, SPECK_SHARE * max(binarised.mask.shape))
     hugging = _hugging_the_border(pieces)
+    if not binarised.tight_crop:  # a tight crop is the digit's own box: its digit may touch every side
+        hugging |= _table_around(pieces)
     keep = {}
     for i in range(1, pieces.count):
         _, _, w, h = pieces.boxes[i]
@@ -94,6 +101,23 @@ def _hugging_the_border(pieces: Pieces) -> np.ndarray:
     return hugging
 
 
+def _table_around(pieces: Pieces) -> np.ndarray:
+    """Per piece: True for the table seen around a photographed sheet: a piece touching three sides of the
+    picture or more, or a strip running from one side to the opposite one within the outer ``STRIP`` of the
+    picture (a table's edge beside the sheet; a written 1 that long stands in the middle)."""
+    height, width = pieces.labels.shape
+    x, y, w, h = (pieces.boxes[:, k] for k in range(4))
+    near = max(2, round(EDGE_GAP * max(height, width)))  # blur leaves a gap between a strip and the border
+    left, top = x <= near, y <= near
+    right, bottom = x + w >= width - near, y + h >= height - near
+    sides = left.astype(int) + top + right + bottom
+    upright_strip = top & bottom & ((x + w <= STRIP * width) | (x >= (1 - STRIP) * width))
+    level_strip = left & right & ((y + h <= STRIP * height) | (y >= (1 - STRIP) * height))
+    table = (sides >= 3) | upright_strip | level_strip
+    table[0] = False
+    return table
+
+
 def odd_sizes(boxes: list[Box], ink: list[float], levels: list[float]) -> list[bool]:
     """For each candidate digit (its box, its ink in pixels, its ink's level above the paper): True when its size
     or its faintness says it is not a digit. The writing of one picture is of one size and one ink: a mark far
@@ -108,6 +132,7 @@ def odd_sizes(boxes: list[Box], ink: list[float], levels: list[float]) -> list[b
             h > TALL * typical
             or (w > FLAT_WIDE * typical and h < FLAT_LOW * typical)
             or max(w, h) < DOT * typical
+            or h < MIN_HEIGHT
             or level < FAINT * typical_level
         )
     return odd
