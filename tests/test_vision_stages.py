@@ -226,3 +226,24 @@ def test_digits_drawn_wide_in_pen_strokes_are_never_split(recognizer, stretch):
             cv2.polylines(canvas, [points], False, 0, 14, cv2.LINE_AA)
         found = find_rows(canvas, recognizer.classify_mnist).digits
         assert len(found) == 1, (digit, stretch, [d.box for d in found])
+
+
+@pytest.mark.parametrize("clutter", ["strip", "sheet", "shadow"])
+def test_photo_clutter_alone_is_no_writing(clutter):
+    """What a camera sees around the writing: a dark strip of table along one side, a blank sheet on a dark
+    table, a soft shadow on blank paper. None of it is a digit."""
+    rng = np.random.default_rng(3)
+    picture = _paper(300, 400, 225)
+    if clutter == "strip":
+        picture[:, 360:] = 50
+    elif clutter == "sheet":
+        picture[:] = 60
+        corners = cv2.boxPoints(((200, 150), (260, 200), 8.0)).astype(np.int32)
+        cv2.fillConvexPoly(picture, corners, 225)
+    else:
+        shade = np.zeros(picture.shape, np.float32)
+        cv2.ellipse(shade, (250, 200), (140, 90), 20, 0, 360, 1.0, -1)
+        picture = (picture - 70 * cv2.GaussianBlur(shade, (0, 0), 15)).astype(np.uint8)
+    picture = np.clip(picture + rng.normal(0, 3, picture.shape), 0, 255).astype(np.uint8)
+    assert find_rows(picture).digits == []
+    assert to_mnist(picture) is None

@@ -1,9 +1,10 @@
 """The one picture -> digits pipeline, in stages a reader can name.
 
     load       images.load_picture (EXIF orientation, alpha, 16-bit) -> grey
-    binarise   binarise.py   local (adaptive) threshold at a working scale; polarity
+    binarise   binarise.py   local (adaptive) threshold at a working scale, window from the writing's size; polarity
+    lines      lines.py      the faint printed lines of squared or lined paper are not ink
     components components.py connected pieces of ink; how each stands out of its surroundings
-    clean      clean.py      drop what is not writing: edges, lines, shadows, specks
+    clean      clean.py      drop what is not writing: page and table edges, shadows, specks, faint marks
     group      group.py      pieces of one digit -> digits; digits -> rows (slanted rows too)
     split      split.py      cut touching digits, only when recognition says so
     normalise  normalise.py  each digit as MNIST was made: 20×20 box, centre of mass in 28×28
