@@ -111,14 +111,15 @@ def _slope(boxes: list[Box], row: list[int], page_slope: float = 0.0) -> float:
 
 def _page_slope(boxes: list[Box]) -> float:
     """The writing's direction over the page: the median slope from each digit to its nearest neighbour on the
-    right (within three of its heights, and closer in height than in width), 0 when no digit has one."""
+    right (within three of its heights, no steeper than ROW_SLOPE, and within half its height), 0 when no digit
+    has one."""
     slopes = []
     middles = [(b[0] + b[2] / 2, b[1] + b[3] / 2, b[3]) for b in boxes]
     for cx, cy, h in middles:
         best = None
         for ox, oy, _ in middles:
             dx, dy = ox - cx, oy - cy
-            if 0 < dx <= 3 * h and abs(dy) < dx and (best is None or dx < best[0]):
+            if 0 < dx <= 3 * h and abs(dy) <= min(ROW_SLOPE * dx, 0.5 * h) and (best is None or dx < best[0]):
                 best = (dx, dy)
         if best is not None:
             slopes.append(best[1] / best[0])
