@@ -24,7 +24,7 @@ from digitkit.runtime.vision.clean import odd_sizes, writing_height, writing_pie
 from digitkit.runtime.vision.components import Pieces, find_pieces
 from digitkit.runtime.vision.group import Box, group_pieces, into_rows, union
 from digitkit.runtime.vision.lines import without_printed_lines
-from digitkit.runtime.vision.normalise import digit_region, fit_and_centre
+from digitkit.runtime.vision.normalise import PAPER_SHARE, digit_region, fit_and_centre
 from digitkit.runtime.vision.split import Classify, split_touching
 
 # In a single-digit picture, writing within this share of the digit's height of it belongs to it, and the digit
@@ -164,7 +164,9 @@ def _region(
         own = cv2.resize(own, (w, h), interpolation=cv2.INTER_NEAREST)
         others = cv2.resize(others, (w, h), interpolation=cv2.INTER_NEAREST)
     grow = max(1, round(binarised.window / 4 / binarised.scale))
-    return digit_region(ink[y : y + h, x : x + w], own, others, grow)
+    # a tight crop is a data set's scan of one digit: no paper grain to clear, and its faint rim is part of it
+    floor = 0.0 if binarised.tight_crop else PAPER_SHARE
+    return digit_region(ink[y : y + h, x : x + w], own, others, grow, floor)
 
 
 def _picture_box(box: Box, scale: float, shape: tuple[int, int]) -> Box:
