@@ -19,7 +19,7 @@ from digitkit.runtime.vision.binarise import Binarised
 
 PAPER_SPREAD = 2.1  # 80th minus 10th percentile of Gaussian noise, in noise levels
 SURROUND_CLEAR = 0.3  # at or under this as seen, a piece is a stroke without a second look
-COMPACT = 2.0  # a piece no longer than this many times its width is compact (a digit, not a shadow's edge)
+COMPACT = 4.0  # a piece no longer than this many times its width is compact (a digit, even a 1; not a shadow edge)
 HALO = 1.5  # picture pixels: a stroke's anti-aliased rim (MNIST's is one to two pixels)
 
 
