@@ -118,23 +118,23 @@ def _table_around(pieces: Pieces) -> np.ndarray:
     return table
 
 
-def odd_sizes(boxes: list[Box], ink: list[float], levels: list[float]) -> list[bool]:
+def odd_sizes(boxes: list[Box], ink: list[float], levels: list[float], one_digit: bool = False) -> list[bool]:
     """For each candidate digit (its box, its ink in pixels, its ink's level above the paper): True when its size
     or its faintness says it is not a digit. The writing of one picture is of one size and one ink: a mark far
-    fainter than the typical digit is the back of the page showing through, a pencil smudge, a shadow's speck."""
+    fainter than the typical digit is the back of the page showing through, a pencil smudge, a shadow's speck.
+    ``one_digit``: the candidates are pieces of one digit (a 4's long stem, a 7's bar), not digits of one size,
+    so only faintness and the smallest size count."""
     if not boxes:
         return []
     typical = typical_height(boxes, ink)
     typical_level = _weighted_median(levels, ink)
     odd = []
     for (_, _, w, h), level in zip(boxes, levels, strict=True):
-        odd.append(
-            h > TALL * typical
-            or (w > FLAT_WIDE * typical and h < FLAT_LOW * typical)
-            or max(w, h) < DOT * typical
-            or h < MIN_HEIGHT
-            or level < FAINT * typical_level
+        faint_or_tiny = h < MIN_HEIGHT or level < FAINT * typical_level
+        odd_size = (
+            h > TALL * typical or (w > FLAT_WIDE * typical and h < FLAT_LOW * typical) or max(w, h) < DOT * typical
         )
+        odd.append(faint_or_tiny or (odd_size and not one_digit))
     return odd
 
 

@@ -96,7 +96,7 @@ def _read(grey: np.ndarray, classify: Classify | None, one_digit: bool = False) 
         binarised = without_printed_lines(binarise(grey, binarised.dark_ink, wider, binarised.noise))
         pieces = find_pieces(binarised)
     pieces, groups, group_boxes, ink, levels = _candidates(binarised, pieces)
-    odd = odd_sizes(group_boxes, ink, levels)
+    odd = odd_sizes(group_boxes, ink, levels, one_digit)
     groups = [g for g, o in zip(groups, odd, strict=True) if not o]
     group_boxes = [b for b, o in zip(group_boxes, odd, strict=True) if not o]
     if one_digit and groups:
