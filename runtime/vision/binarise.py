@@ -47,8 +47,10 @@ POLARITY_TAIL = 0.3  # percent: the extreme contrasts compared
 POLARITY_PRIOR = -0.5
 # In a tight crop, a border whose median lies within this share of the grey range of the middle says nothing.
 BORDER_UNSURE = 0.15
-# The middle half of a picture is flat paper when its interquartile range is under this share of the grey range.
+# The middle half of a picture is flat paper when its interquartile range is under this share of the grey range;
+# looked at in photos (at least SHEET_PHOTO_SIDE working pixels), not in a crop a bold digit fills.
 FLAT_MIDDLE = 0.25
+SHEET_PHOTO_SIDE = 256
 # Pictures up to this side (before working scale) may be tight crops of one digit, as in USPS and Semeion.
 TIGHT_CROP_SIDE = 64
 # A pixel is ink when it stands this many grey levels above its window's mean, and at least NOISE_FACTOR
@@ -153,7 +155,7 @@ def ink_is_dark(grey: np.ndarray, tight_crop: bool = False) -> bool:
     middle = float(np.median(grey[:: _stride(grey), :: _stride(grey)]))
     height, width = grey.shape
     centre = grey[height // 4 : height - height // 4, width // 4 : width - width // 4]
-    if not tight_crop and centre.size:
+    if max(height, width) >= SHEET_PHOTO_SIDE and centre.size:
         # a small sheet on a large table: the table is most of the picture, the sheet most of its middle;
         # the middle is believed when it is flat (paper), not when it is half ink (a bold digit filling it)
         quarter, centre_middle, three_quarters = np.percentile(
