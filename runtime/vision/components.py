@@ -19,7 +19,8 @@ from digitkit.runtime.vision.binarise import Binarised
 
 PAPER_SPREAD = 2.1  # 80th minus 10th percentile of Gaussian noise, in noise levels
 SURROUND_CLEAR = 0.3  # at or under this as seen, a piece is a stroke without a second look
-COMPACT = 4.0  # a piece no longer than this many times its width is compact (a digit, even a 1; not a shadow edge)
+COMPACT = 6.0  # a piece no longer than this many times its width is compact (a digit, even a 1)
+KEEPS_LEVEL = 0.5  # ... and believe it when the piece keeps this share of its brightness above the plane
 HALO = 1.5  # picture pixels: a stroke's anti-aliased rim (MNIST's is one to two pixels)
 
 
@@ -79,11 +80,15 @@ def stand_out(binarised: Binarised, pieces: Pieces, index: int) -> StandOut:
     if as_seen.surround <= SURROUND_CLEAR or max(w, h) > COMPACT * min(w, h):
         return as_seen
     # light falling across a compact piece (a gradient) is no table either: take the ring's plane out and look
-    # again; not for a long piece, which may be the soft edge of a shadow (pages/parkersmith02_02: 100 % -> 29 %)
+    # again; not for a long piece, which may be a table's or a shadow's edge
     design = np.column_stack([np.ones(len(xs)), xs, ys]).astype(np.float64)
     a, b, c = np.linalg.lstsq(design, ink[ys, xs], rcond=None)[0]
     flat = _stand_out(ink[ys, xs] - (a + b * xs + c * ys), ink[oy, ox] - (a + b * ox + c * oy), binarised.noise)
-    return flat if flat.surround < as_seen.surround else as_seen
+    # a stroke stays as bright above the plane as above the paper; a soft shadow's band is part of the ramp and
+    # sinks into the plane (pages/parkersmith02_02's shadow edges)
+    if flat.surround < as_seen.surround and flat.level >= KEEPS_LEVEL * as_seen.level:
+        return flat
+    return as_seen
 
 
 def surround(binarised: Binarised, pieces: Pieces, index: int) -> float:
