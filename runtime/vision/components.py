@@ -81,8 +81,7 @@ def stand_out(binarised: Binarised, pieces: Pieces, index: int) -> StandOut:
         return as_seen
     # light falling across a compact piece (a gradient) is no table either: take the ring's plane out and look
     # again; not for a long piece, which may be a table's or a shadow's edge
-    design = np.column_stack([np.ones(len(xs)), xs, ys]).astype(np.float64)
-    a, b, c = np.linalg.lstsq(design, ink[ys, xs], rcond=None)[0]
+    a, b, c = _plane(xs.astype(np.float64), ys.astype(np.float64), ink[ys, xs])
     flat = _stand_out(ink[ys, xs] - (a + b * xs + c * ys), ink[oy, ox] - (a + b * ox + c * oy), binarised.noise)
     # a stroke stays as bright above the plane as above the paper; a soft shadow's band is part of the ramp and
     # sinks into the plane (pages/parkersmith02_02's shadow edges)
@@ -103,6 +102,21 @@ def _stand_out(around: np.ndarray, core: np.ndarray, noise: float) -> StandOut:
         return StandOut(1.0, 0.0)
     # plain paper's 80th and 10th percentiles lie about 2.1 noise levels apart: that much is no table
     return StandOut(max(0.0, float(beyond - paper) - PAPER_SPREAD * noise) / level, level)
+
+
+def _plane(xs: np.ndarray, ys: np.ndarray, values: np.ndarray) -> tuple[float, float, float]:
+    """Least-squares plane a + b·x + c·y through the values, solved by hand: numpy's LAPACK would load
+    OpenBLAS and its thread buffers (+50 MiB at start-up) for a 3×3 system."""
+    xm, ym, vm = xs.mean(), ys.mean(), values.mean()
+    dx, dy, dv = xs - xm, ys - ym, values - vm
+    sxx, syy, sxy = float(dx @ dx), float(dy @ dy), float(dx @ dy)
+    sxv, syv = float(dx @ dv), float(dy @ dv)
+    det = sxx * syy - sxy * sxy
+    if abs(det) < 1e-9:
+        return float(vm), 0.0, 0.0
+    b = (sxv * syy - syv * sxy) / det
+    c = (syv * sxx - sxv * sxy) / det
+    return float(vm - b * xm - c * ym), b, c
 
 
 def _disc(radius: int) -> np.ndarray:

@@ -105,7 +105,8 @@ def _slope(boxes: list[Box], row: list[int], page_slope: float = 0.0) -> float:
     ys = np.array([b[1] + b[3] / 2 for b in tail])
     if np.ptp(xs) <= 0:
         return page_slope
-    slope = float(np.polyfit(xs, ys, 1)[0])
+    dx = xs - xs.mean()
+    slope = float(dx @ (ys - ys.mean()) / (dx @ dx))  # least squares, without LAPACK (see components._plane)
     return max(-ROW_SLOPE, min(ROW_SLOPE, slope))
 
 
