@@ -30,6 +30,8 @@ def without_printed_lines(binarised: Binarised) -> Binarised:
     """The binarised picture with faint long level and upright lines taken out of its mask."""
     mask = binarised.mask
     length = max(LINE_MIN, round(LINE_SPAN * max(mask.shape)))
+    if mask.sum(axis=1).max() < length / 3 and mask.sum(axis=0).max() < length / 3:
+        return binarised  # no row or column holds enough ink for a line (a tilted one spreads over three)
     # a line tilted by a few degrees steps from row to row: thicken it by a pixel each way before the opening
     level = cv2.morphologyEx(
         cv2.dilate(mask, np.ones((3, 1), np.uint8)), cv2.MORPH_OPEN, np.ones((1, length), np.uint8)
