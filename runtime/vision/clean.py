@@ -16,7 +16,7 @@ import numpy as np
 
 from digitkit.runtime.vision.binarise import Binarised
 from digitkit.runtime.vision.components import Pieces, stand_out
-from digitkit.runtime.vision.group import Box, typical_height
+from digitkit.runtime.vision.group import Box, typical_height, union
 
 # A piece whose longer side is under this share of the working picture's longer side is a speck (6 px on a
 # 1000-px page; the smallest real digits on the development pages are about 12 px tall there), and never
@@ -46,11 +46,13 @@ MIN_HEIGHT = 8  # working pixels: a mark lower than this is too small to read as
 FAINT = 0.35  # its ink's level under this share of the typical digit's: not this picture's writing
 
 
-def writing_height(binarised: Binarised, pieces: Pieces) -> float:
+def writing_height(binarised: Binarised, pieces: Pieces, one_digit: bool = False) -> float:
     """A first guess at the writing's height (working pixels), before any piece is judged by its surround.
 
     The ink-weighted median height of the pieces that are not specks and do not run
     along a side of the picture (a table's or a page's edge, which would outweigh the digits).
+    ``one_digit``: the pieces are one digit's, perhaps broken apart by a window too small for a
+    blurred stroke; the height of them all together counts then.
     """
     height, width = binarised.mask.shape
     speck = max(SPECK_MIN, SPECK_SHARE * max(height, width))
@@ -64,6 +66,8 @@ def writing_height(binarised: Binarised, pieces: Pieces) -> float:
         if max(w, h) >= speck and not along[i]:
             boxes.append((x, y, w, h))
             ink.append(float(pieces.area[i]))
+    if one_digit and boxes:
+        return float(union(boxes)[3])
     return typical_height(boxes, ink)
 
 

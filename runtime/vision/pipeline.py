@@ -91,7 +91,7 @@ def _read(grey: np.ndarray, classify: Classify | None, one_digit: bool = False) 
     every piece of writing near it is part of it (a 5's flag that a page would read as a separate dash)."""
     binarised = without_printed_lines(binarise(grey))
     pieces = find_pieces(binarised)
-    wider = window_for(writing_height(binarised, pieces), binarised.window, max(binarised.mask.shape))
+    wider = window_for(writing_height(binarised, pieces, one_digit), binarised.window, max(binarised.mask.shape))
     if wider is not None:  # large writing: its strokes may be wider than the first window could see whole
         binarised = without_printed_lines(binarise(grey, binarised.dark_ink, wider, binarised.noise))
         pieces = find_pieces(binarised)
