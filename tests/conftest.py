@@ -44,7 +44,6 @@ NOT_YET_IN_VISION = {
     "tests/test_reading.py::test_boxes_are_in_picture_coordinates_even_for_large_pictures",
     "tests/test_reading.py::test_an_underline_touching_the_digits_is_not_read",
     "tests/test_reading.py::test_a_digit_written_flat_is_not_cut_into_pieces",
-    "tests/test_runtime_robustness.py::test_transformed_mnist[grey paper, uneven light]",
     "tests/test_runtime_robustness.py::test_transformed_mnist[squared paper, blue ink]",
     "tests/test_vision_to_mnist.py::test_mnist_image_comes_back_unchanged",
     "tests/test_vision_to_mnist.py::test_off_centre_digit_is_cropped_and_centred",
