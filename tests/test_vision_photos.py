@@ -1,8 +1,8 @@
 """End to end on real photos (../shared/data/photos, a development set): skipped, with the reason, without it.
 
 Pages are held to the real-pictures issue's goals (mean >= 97 % of digits, every page >= 90 %; measured
-98.5 % and 92.9 % when written); single digits to just under what was measured (96.1 %, goal 99 %: the
-misread ones are tiny blurred crops, a 4 with a long stem read as 9, two that the digit guard doubts),
+98.5 % and 92.9 % when written); single digits to just under what was measured (98.1 %, goal 99 %: the
+misread ones are a 4 with a long stem read as 9 and two that the digit guard doubts),
 screen drawings to 100 %. `python -m digitkit.benchmarks.photos` prints the per-page table.
 """
 
@@ -34,7 +34,7 @@ def test_pages(recognizer):
 
 def test_single_digits(recognizer):
     accuracy, wrong = score_singles(recognizer, "single")
-    assert accuracy >= 0.96, [name for name, _ in wrong]
+    assert accuracy >= 0.975, [name for name, _ in wrong]
 
 
 def test_screen_drawings(recognizer):
