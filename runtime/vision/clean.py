@@ -37,6 +37,9 @@ FRAME = 0.75  # a piece covering this share of a side of the picture is the tabl
 # picture from the other sides, or anything touching three sides; "touching" is within EDGE_GAP of the picture's side.
 STRIP = 0.25
 EDGE_GAP = 0.015
+# A single-digit picture's pieces are one digit's when their ink covers this share of the box around them all
+# (a blurred 1 broken in pieces: ~10 %; dust scattered over a blank sheet: < 0.1 %).
+DENSE = 0.02
 # Relative to the typical digit's height (the median of the picture's candidates):
 TALL = 2.2  # taller than this: a rule, an edge, a scribble
 FLAT_WIDE = 2.5  # wider than this while ...
@@ -66,8 +69,10 @@ def writing_height(binarised: Binarised, pieces: Pieces, one_digit: bool = False
         if max(w, h) >= speck and not along[i]:
             boxes.append((x, y, w, h))
             ink.append(float(pieces.area[i]))
-    if one_digit and boxes:
-        return float(union(boxes)[3])
+    if one_digit and boxes:  # all of one digit's pieces together, unless they are specks scattered over paper
+        x, y, w, h = union(boxes)
+        if sum(ink) >= DENSE * w * h:
+            return float(h)
     return typical_height(boxes, ink)
 
 
