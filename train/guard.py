@@ -3,11 +3,9 @@
 A digit classifier's softmax is confident on things that are not digits (an
 "H" is a sure 4, a "T" a sure 7), so a confidence threshold alone cannot
 refuse letters. The guard is a second, very small network trained for that
-one question, on MNIST training digits (as they are, rescanned, and photographed: dark on
-grey paper, stretched, lit unevenly) and OpenCV-drawn digits (positives) against
-generated non-digits in four of the eight Hershey fonts and photo clutter (table
-edges, shadows, a blank sheet on a table) (negatives, ``nondigits.CALIBRATION_FONTS``,
-``nondigits.CLUTTER``). It sees the same 28×28 input as the
+one question, on MNIST training digits and OpenCV-drawn digits (positives)
+against generated non-digits in four of the eight Hershey fonts (negatives,
+``nondigits.CALIBRATION_FONTS``). It sees the same 28×28 input as the
 classifier (``vision.to_mnist``) and outputs P(digit); the runtime
 multiplies that into the prediction's confidence.
 
@@ -62,10 +60,7 @@ def build_data(n_mnist: int, n_font_digits: int, n_non_digits: int, seed: int = 
         nondigits.font_digit(int(rng.integers(10)), rng, int(rng.choice([28, 56, 112])), nondigits.CALIBRATION_FONTS)
         for _ in range(n_font_digits)
     ]
-    # and photographed the way real handwriting is: dark on grey paper, any size, stretched wide or narrow
-    # (a round 0, a flat 2), light falling across, blur and sensor noise
-    photographed = [_photographed(x, rng) for x in train_images[: n_mnist // 3]]
-    positives = np.concatenate([digits, _pictures_to_mnist(fonts), _pictures_to_mnist(photographed)])
+    positives = np.concatenate([digits, _pictures_to_mnist(fonts)])
     weights = {"blank": 0.03, "noise": 0.07, "scribble": 0.3, "lines": 0.1, "circles": 0.1, "letters": 0.4}
     negatives = []
     for kind, share in weights.items():
@@ -76,26 +71,8 @@ def build_data(n_mnist: int, n_font_digits: int, n_non_digits: int, seed: int = 
                 negatives.append(nondigits.letter(rng, size, nondigits.CALIBRATION_FONTS))
             else:
                 negatives.append(nondigits.GENERATORS[kind](rng, size))
-    clutter = nondigits.photo_clutter(n_non_digits // 20, seed + 1)  # what the picture pipeline lets through of it
-    negatives += [picture for pictures in clutter.values() for picture in pictures]
     negatives = _pictures_to_mnist(negatives)
     return positives, negatives
-
-
-def _photographed(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """An MNIST digit as a phone would see it on paper: dark ink, grey paper, stretched, enlarged, lit unevenly."""
-    from digitkit.train import nondigits
-
-    stretch = rng.uniform(0.7, 1.6)
-    size = int(rng.choice([56, 112, 200]))
-    wide = cv2.resize(digit, (max(8, int(round(size * stretch))), size), interpolation=cv2.INTER_LINEAR)
-    side = max(int(size * 1.4), wide.shape[1] + int(size * 0.4))  # square: nondigits._finish lights squares
-    canvas = np.zeros((side, side), np.uint8)
-    y0, x0 = (canvas.shape[0] - size) // 2, (canvas.shape[1] - wide.shape[1]) // 2
-    canvas[y0 : y0 + size, x0 : x0 + wide.shape[1]] = wide
-    paper, ink = int(rng.integers(150, 250)), int(rng.integers(0, 90))
-    picture = (paper - (paper - ink) * (canvas.astype(np.float32) / 255)).astype(np.uint8)
-    return nondigits._finish(picture, rng, paper)
 
 
 def build_guard():
@@ -188,9 +165,8 @@ def export(model, path: Path) -> None:
         "digitkit.role": "guard",
         "digitkit.input": "N,1,28,28 to_mnist output in [0,1], white on black",
         "digitkit.output": "P(digit)",
-        "digitkit.trained_on": "MNIST train[:50000] sample (as is, rescanned, photographed) + Hershey digits vs "
-        "generated non-digits (fonts: simplex, duplex, complex, script_simplex) and photo clutter, all through "
-        "vision.to_mnist",
+        "digitkit.trained_on": "MNIST train[:50000] sample + Hershey digits vs generated non-digits (fonts: "
+        "simplex, duplex, complex, script_simplex)",
     }.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
