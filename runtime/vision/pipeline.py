@@ -53,7 +53,6 @@ class Page:
 
     rows: list[list[Digit]]
     turned: int = 0  # degrees (clockwise) the picture was turned to read it upright
-    size: tuple[int, int] = (0, 0)  # the picture's (width, height) as read, after turning
 
     @property
     def digits(self) -> list[Digit]:
@@ -95,7 +94,7 @@ def _read(grey: np.ndarray, classify: Classify | None, one_digit: bool = False) 
     if wider is not None:  # large writing: its strokes may be wider than the first window could see whole
         binarised = without_printed_lines(binarise(grey, binarised.dark_ink, wider, binarised.noise))
         pieces = find_pieces(binarised)
-    pieces, groups, group_boxes, ink, levels = _candidates(binarised, pieces)
+    groups, group_boxes, ink, levels = _candidates(binarised, pieces)
     odd = odd_sizes(group_boxes, ink, levels, one_digit)
     groups = [g for g, o in zip(groups, odd, strict=True) if not o]
     group_boxes = [b for b, o in zip(group_boxes, odd, strict=True) if not o]
@@ -119,8 +118,7 @@ def _read(grey: np.ndarray, classify: Classify | None, one_digit: bool = False) 
                     digits.append(Digit((x + start, y, end - start, h), mnist, len(out)))
         if digits:
             out.append(digits)
-    height, width = grey.shape
-    return Page(out, 0, (width, height))
+    return Page(out)
 
 
 def _the_digit(groups: list[list[int]], boxes: list[Box], pieces: Pieces) -> tuple[list[list[int]], list[Box]]:
@@ -136,7 +134,7 @@ def _the_digit(groups: list[list[int]], boxes: list[Box], pieces: Pieces) -> tup
 
 
 def _candidates(binarised: Binarised, pieces: Pieces):
-    """Pieces cleaned and grouped: (pieces, groups of piece ids, their boxes, their ink, their ink's level)."""
+    """Pieces cleaned and grouped: (groups of piece ids, their boxes, their ink, their ink's level)."""
     levels = writing_pieces(binarised, pieces)
     keep = list(levels)
     boxes = [tuple(int(v) for v in pieces.boxes[i]) for i in keep]
@@ -144,7 +142,7 @@ def _candidates(binarised: Binarised, pieces: Pieces):
     group_boxes = [union([tuple(int(v) for v in pieces.boxes[i]) for i in group]) for group in groups]
     ink = [float(pieces.area[g].sum()) for g in groups]
     group_levels = [max(levels[i] for i in group) for group in groups]
-    return pieces, groups, group_boxes, ink, group_levels
+    return groups, group_boxes, ink, group_levels
 
 
 def _region(
