@@ -11,7 +11,7 @@ from digitkit.runtime.images import load_picture
 from digitkit.runtime.vision import find_rows, to_mnist
 from digitkit.runtime.vision.binarise import binarise
 from digitkit.runtime.vision.clean import odd_sizes, writing_pieces
-from digitkit.runtime.vision.components import find_pieces, surround
+from digitkit.runtime.vision.components import find_pieces, stand_out
 from digitkit.runtime.vision.group import group_pieces, into_rows
 from digitkit.runtime.vision.normalise import BOX, CENTRE, fit_and_centre
 from digitkit.runtime.vision.orient import turn
@@ -68,7 +68,7 @@ def test_a_stroke_has_paper_around_it_and_a_table_edge_does_not():
     for i in range(1, pieces.count):
         x, y, w, h = pieces.boxes[i]
         if h > 50:
-            values["stroke" if x > 150 else "edge"] = surround(binarised, pieces, i)
+            values["stroke" if x > 150 else "edge"] = stand_out(binarised, pieces, i).surround
     assert values["stroke"] < 0.4 < values.get("edge", 1.0)
 
 

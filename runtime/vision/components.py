@@ -90,11 +90,6 @@ def stand_out(binarised: Binarised, pieces: Pieces, index: int) -> StandOut:
     return as_seen
 
 
-def surround(binarised: Binarised, pieces: Pieces, index: int) -> float:
-    """``stand_out(...).surround``: 0 for a stroke on paper, about 1 for the border of a dark region."""
-    return stand_out(binarised, pieces, index).surround
-
-
 def _stand_out(around: np.ndarray, core: np.ndarray, noise: float) -> StandOut:
     paper, beyond = _quantiles(around, (0.1, 0.8))
     level = _quantiles(core, (0.9,))[0] - paper  # the stroke's core
