@@ -18,8 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from digitkit.runtime import vision
-from digitkit.runtime.errors import DigitkitError
+from digitkit.runtime.errors import DigitkitError, MissingExtraError
 from digitkit.runtime.model_spec import PREFIX, ModelSpec
 
 log = logging.getLogger("digitkit.runtime")
@@ -59,6 +58,10 @@ PROVIDER_NAMES = {
     "azure": "AzureExecutionProvider",
 }
 AUTO_ORDER = ("cuda", "cpu")  # tried in this order by provider="auto"
+
+# vision.SIZE, kept here so that the model-only path (classify_mnist) never imports vision, and with it OpenCV:
+# a device that feeds 28×28 arrays needs only numpy and onnxruntime (docs/edge.md).
+MNIST_SIDE = 28
 
 
 class ModelError(DigitkitError):
@@ -163,7 +166,7 @@ class Recognizer:
 
     def predict_batch(self, pictures: Any) -> list[Prediction]:
         """Several pictures -> one Prediction each, with one model call for all the digits found."""
-        digits = [vision.to_mnist(p) for p in pictures]
+        digits = [_vision().to_mnist(p) for p in pictures]
         return self.predict_mnist(digits, on_page=False)
 
     def predict_mnist(self, digits: list[np.ndarray | None], *, on_page: bool = True) -> list[Prediction]:
@@ -217,7 +220,7 @@ class Recognizer:
             batch = batch[None]
         if batch.ndim == 4 and batch.shape[1] == 1:
             batch = batch[:, 0]
-        if batch.ndim != 3 or batch.shape[1:] != (vision.SIZE, vision.SIZE):
+        if batch.ndim != 3 or batch.shape[1:] != (MNIST_SIDE, MNIST_SIDE):
             raise DigitkitError(f"classify_mnist expects (N, 28, 28) digits, got shape {batch.shape}")
         if len(batch) == 0:
             return np.empty((0, 10), np.float32)
@@ -253,6 +256,20 @@ class Recognizer:
         x += self._offset
         x = x[:, None] if spec.layout == "NCHW" else x[..., None]
         return np.ascontiguousarray(x, dtype=np.float32)
+
+
+def _vision():
+    """The picture pipeline, imported on the first picture: it needs OpenCV, which a model-only install lacks."""
+    try:
+        from digitkit.runtime import vision
+    except ModuleNotFoundError as exc:
+        if exc.name != "cv2":
+            raise
+        raise MissingExtraError(
+            "reading pictures needs OpenCV: pip install 'digitkit[headless]' (boards, servers)"
+            " or 'digitkit[app]' (desktop, with the app's window); see docs/edge.md"
+        ) from None
+    return vision
 
 
 def _read_spec(session, path: Path) -> ModelSpec:
