@@ -31,6 +31,7 @@ STAGES = {
 EXTRA_OF_MODULE = {
     "torch": "train", "torchvision": "train", "onnx": "train", "onnxscript": "train", "sklearn": "train",
     "skl2onnx": "train", "matplotlib": "train", "tqdm": "train", "pytest": "dev",
+    "cv2": "headless",  # pictures; the desktop app wants the other OpenCV extra, "app" (docs/edge.md)
 }  # fmt: skip
 
 
