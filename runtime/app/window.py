@@ -35,10 +35,27 @@ def open_window(title: str = TITLE) -> None:
     # Qt needs fonts; point it at a common folder when the user has not chosen one
     if "QT_QPA_FONTDIR" not in os.environ and os.path.isdir("/usr/share/fonts/truetype/dejavu"):
         os.environ["QT_QPA_FONTDIR"] = "/usr/share/fonts/truetype/dejavu"
+    if gui_backend() == "NONE":
+        raise DigitkitError(
+            "this OpenCV is the headless build (no windows): pip uninstall -y opencv-python-headless opencv-python"
+            " && pip install 'digitkit[app]' (docs/edge.md), or use --headless"
+        )
     try:
         cv2.namedWindow(title, cv2.WINDOW_GUI_NORMAL | cv2.WINDOW_AUTOSIZE)
     except cv2.error as exc:
         raise DigitkitError(f"cannot open a window: {str(exc).strip().splitlines()[-1]} (use --headless)") from None
+
+
+def gui_backend() -> str:
+    """The window toolkit this cv2 was built with ("QT5", "GTK3", ...; "NONE" for opencv-python-headless).
+
+    Both OpenCV wheels install the same ``cv2`` module, so the package name says nothing about the files
+    that won; the build information does.
+    """
+    for line in cv2.getBuildInformation().splitlines():
+        if line.strip().startswith("GUI:"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
 
 
 def _local_display_reachable(display: str) -> bool:
