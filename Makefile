@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
-	$(BIN)/pip install -e ".[train,bench,dev]"
+	$(BIN)/pip install -e ".[app,train,bench,dev]"  # app: OpenCV with its window (the GUI tests)
 	touch $(STAMP)
 
 setup: $(STAMP)
