@@ -9,6 +9,7 @@ DEFAULT_OUT = Path("benchmarks") / "results"
 QUICK_OUT = Path("runs") / "bench-quick"
 DEFAULT_CHECKPOINT = Path("runs") / "full" / "checkpoint.pt"
 DEFAULT_TINY_CHECKPOINT = Path("runs") / "tiny" / "checkpoint.pt"
+MAX_BATCH = 10_000
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -22,9 +23,24 @@ def _int_list(text: str) -> tuple[int, ...]:
 
 
 def _threads(text: str) -> tuple[int, ...]:
-    from digitkit.benchmarks.machine import usable_cores
+    """Thread counts, each capped at the usable cores (more only measures contention), with a note when capped."""
+    import sys
 
-    return _int_list(",".join(str(usable_cores()) if v.strip() == "all" else v for v in text.split(",")))
+    from digitkit.runtime.cores import usable_cores
+
+    cores = usable_cores()
+    asked = _int_list(",".join(str(cores) if v.strip() == "all" else v for v in text.split(",")))
+    capped = tuple(dict.fromkeys(min(v, cores) for v in asked))
+    if max(asked) > cores:
+        print(f"digitkit: --threads {text} capped at the {cores} usable CPU cores", file=sys.stderr)
+    return capped
+
+
+def _batch_sizes(text: str) -> tuple[int, ...]:
+    values = _int_list(text)
+    if max(values) > MAX_BATCH:
+        raise argparse.ArgumentTypeError(f"batch sizes go up to {MAX_BATCH} (the MNIST test set), got {max(values)}")
+    return values
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -62,7 +78,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--backends", default=None, help="comma-separated backend names (default: all)")
     p.add_argument(
-        "--batch-sizes", type=_int_list, default=None, help="comma-separated (default 1,8,64,256; --quick 1,64)"
+        "--batch-sizes", type=_batch_sizes, default=None, help="comma-separated (default 1,8,64,256; --quick 1,64)"
     )
     p.add_argument(
         "--threads",

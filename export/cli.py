@@ -3,7 +3,8 @@
 argparse only at import time; torch, onnx and onnxruntime's tools are
 imported when a handler runs. ``export`` and ``quantize`` finish by writing
 the ORT-format copy, the mobile usability report and the verify report, so a
-model file never ships without its evidence.
+model file never ships without its evidence: every file of a step is staged
+and moved into place together (``staging.py``), or none is.
 """
 
 from __future__ import annotations
@@ -12,9 +13,30 @@ import argparse
 import sys
 from pathlib import Path
 
+from digitkit.runtime.arguments import fraction, int_range, threads
+
+# 13: the lowest with per-channel QuantizeLinear (quantize needs it); 20: the highest that every supported runtime
+# loads and the TorchScript exporter writes (export/onnx_export.py)
+MIN_OPSET, MAX_OPSET = 13, 20
+MNIST_TRAIN_IMAGES = 60_000
+# the sibling files a step writes beside NAME.onnx (staged together; stale ones of an older model are removed)
+EVIDENCE = (".ort", ".mobile.json", ".verify.json")
+
+
+def _points(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of percentage points, not {text!r}") from None
+    if not 0.0 <= value <= 100.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 100 (got {text})")
+    return value
+
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--threads", type=int, default=1, help="CPU threads for measuring (default 1)")
+    parser.add_argument(
+        "--threads", type=threads, default=1, help="CPU threads for measuring (default 1, at most the usable cores)"
+    )
     parser.add_argument("--data-dir", type=Path, default=None, help="where MNIST lives (default: the data cache)")
 
 
@@ -30,7 +52,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--out", type=Path, default=None, help="the .onnx file to write (default: model.onnx beside the checkpoint)"
     )
     p.add_argument(
-        "--opset", type=int, default=None, help="ONNX opset (default 20: the highest every supported runtime loads)"
+        "--opset",
+        type=int_range(MIN_OPSET, MAX_OPSET),
+        default=None,
+        help=f"ONNX opset, {MIN_OPSET}-{MAX_OPSET} (default {MAX_OPSET}: the highest every supported runtime loads)",
     )
     _after(p)
     _common(p)
@@ -58,7 +83,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--calibration", choices=["MinMax", "Entropy", "Percentile"], default=None)
     p.add_argument(
-        "--calibration-images", type=int, default=None, help="training images to calibrate on (default 1000)"
+        "--calibration-images",
+        type=int_range(1, MNIST_TRAIN_IMAGES),
+        default=None,
+        help="training images to calibrate on (default 1000)",
     )
     _after(p)
     _common(p)
@@ -70,8 +98,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--reference", type=Path, default=None, help="fp32 model to compare an int8 one with (default: its sibling)"
     )
-    p.add_argument("--min-accuracy", type=float, default=None, help="fail below this onnxruntime test accuracy (0-1)")
-    p.add_argument("--max-int8-drop", type=float, default=None, help="fail if int8 loses more than this many points")
+    p.add_argument(
+        "--min-accuracy", type=fraction, default=None, help="fail below this onnxruntime test accuracy (0-1)"
+    )
+    p.add_argument(
+        "--max-int8-drop", type=_points, default=None, help="fail if int8 loses more than this many points (0-100)"
+    )
     p.add_argument("--model-card", type=Path, default=None, help="also write this MODEL_CARD.md from the reports")
     _common(p)
     p.set_defaults(handler=_verify)
@@ -81,15 +113,24 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
-def _mobile(model: Path) -> None:
+def _mobile(model: Path, say=_say) -> None:
     from digitkit.export.mobile import mobile_artifacts
 
     result = mobile_artifacts(model)
     verdicts = [v.removeprefix("Model should perform well with ") for v in result["usability"]["verdicts"]]
-    _say(f"  {result['ort_file']}: {result['ort_bytes']:,} bytes; mobile check: {'; '.join(verdicts[:2])}")
+    say(f"  {result['ort_file']}: {result['ort_bytes']:,} bytes; mobile check: {'; '.join(verdicts[:2])}")
 
 
-def _verify_one(model: Path, args: argparse.Namespace, **kwargs) -> None:
+def _check_output(out: Path) -> None:
+    from digitkit.runtime.errors import UsageError
+
+    if out.suffix != ".onnx":
+        raise UsageError(f"--out {out}: the output name must end in .onnx")
+    if out.is_dir():
+        raise UsageError(f"--out {out}: is a folder; give the .onnx file to write")
+
+
+def _verify_one(model: Path, args: argparse.Namespace, say=_say, **kwargs) -> None:
     from digitkit.export.verify import report_path, verify_model
 
     report = verify_model(model, data_dir=args.data_dir, threads=args.threads, **kwargs)
@@ -104,23 +145,30 @@ def _verify_one(model: Path, args: argparse.Namespace, **kwargs) -> None:
     if "fp32_reference" in report:
         f = report["fp32_reference"]
         parts.append(f"{f['accuracy_drop_pp']:+.2f} pp vs fp32, {f['size_ratio'] * 100:.1f}% of its bytes")
-    _say(f"  verified {model.name}: {', '.join(parts)}; report {report_path(model).name}")
+    say(f"  verified {model.name}: {', '.join(parts)}; report {report_path(model).name}")
 
 
 def _export(args: argparse.Namespace) -> int:
-    from digitkit.export.onnx_export import OPSET, export_checkpoint
+    from digitkit.export.onnx_export import OPSET, default_output, export_checkpoint
+    from digitkit.export.staging import staged_outputs
 
-    result = export_checkpoint(
-        args.checkpoint, args.out, opset=args.opset or OPSET, data_dir=args.data_dir, threads=args.threads
-    )
-    _say(
-        f"wrote {result.path}: {result.bytes:,} bytes, {result.parameters:,} parameters, "
-        f"test accuracy {result.accuracy * 100:.2f}% through onnxruntime"
-    )
-    if not args.no_mobile:
-        _mobile(result.path)
-    if not args.no_verify:
-        _verify_one(result.path, args, checkpoint=args.checkpoint)
+    out = args.out or default_output(args.checkpoint)
+    _check_output(out)
+    lines: list[str] = []  # said once every file is in place
+    with staged_outputs(out, EVIDENCE) as staged:
+        result = export_checkpoint(
+            args.checkpoint, staged, opset=args.opset or OPSET, data_dir=args.data_dir, threads=args.threads
+        )
+        lines.append(
+            f"wrote {out}: {result.bytes:,} bytes, {result.parameters:,} parameters, "
+            f"test accuracy {result.accuracy * 100:.2f}% through onnxruntime"
+        )
+        if not args.no_mobile:
+            _mobile(staged, lines.append)
+        if not args.no_verify:
+            _verify_one(staged, args, lines.append, checkpoint=args.checkpoint)
+    for line in lines:
+        _say(line)
     return 0
 
 
@@ -132,35 +180,43 @@ def _quantize(args: argparse.Namespace) -> int:
         reduce_range=DEFAULT.reduce_range if args.reduce_range is None else args.reduce_range,
         method=args.calibration or DEFAULT.method,
     )
-    out = args.out or default_output(args.model)
-    if args.choose:
-        from digitkit.export.evaluation import load_onnx
-        from digitkit.export.quantization_choice import measure_alternatives, write_choice
-        from digitkit.export.quantize import check_quantizable
+    from digitkit.export.staging import staged_outputs
 
-        check_quantizable(load_onnx(args.model), str(args.model))
-        result = measure_alternatives(
-            args.model, data_dir=args.data_dir, threads=args.threads, log=lambda m: _say(f"  {m}")
+    out = args.out or default_output(args.model)
+    _check_output(out)
+    stem = out.name.removesuffix(".int8.onnx").removesuffix(".onnx")
+    lines: list[str] = []  # said once every file is in place
+    with staged_outputs(out, EVIDENCE) as staged:
+        if args.choose:
+            from digitkit.export.evaluation import load_onnx
+            from digitkit.export.quantization_choice import measure_alternatives, write_choice
+            from digitkit.export.quantize import check_quantizable
+
+            check_quantizable(load_onnx(args.model), str(args.model))
+            result = measure_alternatives(
+                args.model, data_dir=args.data_dir, threads=args.threads, log=lambda m: _say(f"  {m}")
+            )
+            md, _ = write_choice(result, staged.parent, stem)
+            settings = QuantSettings(**result["chosen"])
+            lines.append(f"  chose {settings.name} ({out.parent / md.name})")
+        result = quantize_model(
+            args.model,
+            staged,
+            settings=settings,
+            calibration_images=args.calibration_images or CALIBRATION_IMAGES,
+            data_dir=args.data_dir,
+            threads=args.threads,
         )
-        md, _ = write_choice(result, out.parent, out.name.removesuffix(".int8.onnx").removesuffix(".onnx"))
-        settings = QuantSettings(**result["chosen"])
-        _say(f"  chose {settings.name} ({md})")
-    result = quantize_model(
-        args.model,
-        out,
-        settings=settings,
-        calibration_images=args.calibration_images or CALIBRATION_IMAGES,
-        data_dir=args.data_dir,
-        threads=args.threads,
-    )
-    _say(
-        f"wrote {result.path}: {result.bytes:,} bytes ({settings.name}), "
-        f"test accuracy {result.accuracy * 100:.2f}% through onnxruntime"
-    )
-    if not args.no_mobile:
-        _mobile(result.path)
-    if not args.no_verify:
-        _verify_one(result.path, args, reference=args.model)
+        lines.append(
+            f"wrote {out}: {result.bytes:,} bytes ({settings.name}), "
+            f"test accuracy {result.accuracy * 100:.2f}% through onnxruntime"
+        )
+        if not args.no_mobile:
+            _mobile(staged, lines.append)
+        if not args.no_verify:
+            _verify_one(staged, args, lines.append, reference=args.model)
+    for line in lines:
+        _say(line)
     return 0
 
 

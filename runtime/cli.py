@@ -5,17 +5,33 @@ stage contributes its subcommands through a light ``cli`` module (argparse
 only); the stage's real code, and its heavy dependencies, are imported only
 when its subcommand runs. A subcommand whose extra is not installed says
 which extra to install.
+
+The error policy lives in ``main``: every expected failure (bad input, bad
+environment, full disk, broken pipe, Ctrl-C) ends with one line and an exit
+code from ``digitkit.runtime.errors`` (docs/errors.md); a traceback only with
+``--debug`` (or DIGITKIT_DEBUG=1), for bugs and bug reports.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
 from digitkit import __version__
-from digitkit.runtime.errors import DigitkitError, MissingExtraError
+from digitkit.runtime.errors import (
+    EXIT_BROKEN_PIPE,
+    EXIT_FAILURE,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_MISSING_EXTRA,
+    EXIT_USAGE,
+    DigitkitError,
+    MissingExtraError,
+    UsageError,
+)
 
 # module that registers the subcommands -> the extra its handlers need
 STAGES = {
@@ -35,11 +51,17 @@ EXTRA_OF_MODULE = {
 }  # fmt: skip
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (naming the option) and exit code 2, not the whole usage text."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="digitkit", description="Handwritten digit recognition from training to the edge."
-    )
+    parser = OneLineParser(prog="digitkit", description="Handwritten digit recognition from training to the edge.")
     parser.add_argument("--version", action="version", version=f"digitkit {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error (also: DIGITKIT_DEBUG=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in STAGES:
         try:
@@ -62,27 +84,131 @@ def missing_extra(exc: ModuleNotFoundError) -> MissingExtraError | None:
     )
 
 
+def _debug_first(argv: list[str]) -> list[str]:
+    """``--debug`` may be given anywhere before ``--``; argparse wants it before the subcommand."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    flags = [a for a in argv[:end] if a == "--debug"]
+    return flags[:1] + [a for a in argv[:end] if a != "--debug"] + argv[end:]
+
+
+def _describe_os_error(exc: OSError) -> str:
+    """An OSError as one line: the file, then the system's words for the problem."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is not None:
+        target = f"{exc.filename} -> {exc.filename2}" if exc.filename2 is not None else str(exc.filename)
+        return f"{target}: {reason}"
+    return reason
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (a test's capture)
+        pass
+
+
+class _GuardedStdout:
+    """Standard output whose write errors say that it was standard output (an OSError of print() names no file)."""
+
+    def __init__(self, stream) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _stdout_error(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise _stdout_error(exc) from None
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def _stdout_error(exc: OSError) -> DigitkitError:
+    _silence_stdout()
+    return DigitkitError(f"cannot write the output (standard output): {exc.strerror or exc}")
+
+
+def _flush_stdout() -> None:
+    sys.stdout.flush()  # _GuardedStdout turns a failure into a DigitkitError
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = _debug_first(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()
-        return 2
+        return EXIT_USAGE
+    debug = args.debug or os.environ.get("DIGITKIT_DEBUG", "") not in ("", "0")
+    name = f"digitkit {args.command}"
+    stdout, sys.stdout = sys.stdout, _GuardedStdout(sys.stdout)
     try:
         result = args.handler(args)
+        _flush_stdout()  # a reader that went away, or /dev/full, shows up here at the latest
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print(f"{name}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except ModuleNotFoundError as exc:
         error = missing_extra(exc)
-        if error is None:
-            raise
-        print(f"digitkit {args.command}: {error}", file=sys.stderr)
-        return 3
+        if debug or error is None:
+            if debug:
+                raise
+            return _internal(name, exc)
+        print(f"{name}: {error}", file=sys.stderr)
+        return EXIT_MISSING_EXTRA
     except DigitkitError as exc:
-        print(f"digitkit {args.command}: error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"digitkit {args.command}: interrupted", file=sys.stderr)
-        return 130
+        if debug:
+            raise
+        print(f"{name}: error: {_one_line(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILURE
+    except OSError as exc:  # the environment: a full disk, a read-only folder, a file that vanished
+        if debug:
+            raise
+        print(f"{name}: error: {_describe_os_error(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
+    except MemoryError:
+        if debug:
+            raise
+        print(f"{name}: error: out of memory", file=sys.stderr)
+        return EXIT_FAILURE
+    except Exception as exc:  # a bug: still one line, and the way to the traceback
+        if debug:
+            raise
+        return _internal(name, exc)
+    finally:
+        sys.stdout = stdout
     return int(result or 0)
+
+
+def _one_line(message: str) -> str:
+    lines = [line for line in message.strip().splitlines() if line.strip()]
+    return lines[0] if lines else "failed"
+
+
+def _internal(name: str, exc: BaseException) -> int:
+    print(
+        f"{name}: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
+        "(a bug in digitkit; run again with --debug for the traceback)",
+        file=sys.stderr,
+    )
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

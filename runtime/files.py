@@ -22,8 +22,12 @@ from typing import Any, BinaryIO
 def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     """Open a binary file that appears at ``path`` only if the block succeeds."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        _name(exc, target)
+        raise
     os.chmod(tmp, 0o666 & ~_umask())
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -31,10 +35,18 @@ def atomic_open(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            _name(exc, target)
         raise
+
+
+def _name(exc: OSError, target: Path) -> None:
+    """A full disk says only "No space left on device": name the file we were writing, for the one-line error."""
+    if exc.filename is None or str(exc.filename).endswith(".tmp"):
+        exc.filename, exc.filename2 = str(target), None
 
 
 def _umask() -> int:

@@ -10,6 +10,7 @@ lets us refuse a decompression bomb from its header, before decoding a pixel.
 
 from __future__ import annotations
 
+import io
 import os
 import warnings
 from pathlib import Path
@@ -22,6 +23,7 @@ from digitkit.runtime.errors import DigitkitError
 # Largest picture we decode: 40 megapixels is a large phone photo; a
 # 20000 × 20000 PNG (400 MP, 1.2 GB as RGB) is refused from its header.
 MAX_PIXELS = 40_000_000
+STDIN = "-"  # the file name that means "the picture piped in"
 
 
 class PictureError(DigitkitError):
@@ -50,6 +52,8 @@ def load_picture(source: Any) -> np.ndarray:
     if isinstance(source, np.ndarray):
         return _from_array(source, "array")
     if isinstance(source, (str, os.PathLike)):
+        if str(source) == STDIN:
+            return _from_file(Path(STDIN), _read_stdin())
         return _from_file(Path(source))
     if _is_pil_image(source):
         return _from_pil(source, "PIL image")
@@ -63,10 +67,21 @@ def _is_pil_image(obj: Any) -> bool:
     return hasattr(obj, "mode") and hasattr(obj, "size") and hasattr(obj, "getbands")
 
 
-def _from_file(path: Path) -> np.ndarray:
-    if not path.exists():
+def _read_stdin() -> bytes:
+    """The picture piped in, as Unix tools read ``-`` (read once: a second ``-`` finds stdin empty)."""
+    import sys
+
+    data = sys.stdin.buffer.read() if sys.stdin is not None else b""
+    if not data:
+        raise PictureError("-: no picture on stdin (pipe one in: digitkit predict - < digit.png)")
+    return data
+
+
+def _from_file(path: Path, data: bytes | None = None) -> np.ndarray:
+    """Decode a file, or ``data`` (stdin's bytes, shown as ``path``)."""
+    if data is None and not path.exists():
         raise PictureNotFoundError(f"{path}: no such file")
-    if not path.is_file():
+    if data is None and not path.is_file():
         raise PictureError(f"{path}: not a file")
     from PIL import Image
 
@@ -74,7 +89,7 @@ def _from_file(path: Path) -> np.ndarray:
         with warnings.catch_warnings():
             # our own MAX_PIXELS check below is stricter than Pillow's warning
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(path)
+            image = Image.open(path if data is None else io.BytesIO(data))
         with image:
             width, height = image.size
             if width * height > MAX_PIXELS:

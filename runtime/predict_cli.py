@@ -11,19 +11,28 @@ import json
 import sys
 from pathlib import Path
 
+from digitkit.runtime.arguments import fraction, positive_int, threads
+
 
 def _model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", default=None, help="an ONNX file, or 'cnn' / 'tiny' for a shipped model (default: cnn)"
     )
-    parser.add_argument("--precision", choices=("fp32", "int8"), default="fp32", help="which shipped model variant")
+    parser.add_argument(
+        "--precision",
+        choices=("fp32", "int8"),
+        default=None,
+        help="fp32 (default) or int8: the shipped model's variant, or for --model x.onnx its twin x.int8.onnx",
+    )
     parser.add_argument(
         "--provider", default="auto", help="auto (CUDA if it works, else CPU), cpu, cuda, or another onnxruntime one"
     )
-    parser.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads")
+    parser.add_argument(
+        "--threads", type=threads, default=None, help="onnxruntime intra-op threads (at most the usable cores)"
+    )
     parser.add_argument(
         "--min-confidence",
-        type=float,
+        type=fraction,
         default=None,
         help="below this probability answer 'not sure' (default: the calibrated DEFAULT_MIN_CONFIDENCE)",
     )
@@ -33,13 +42,13 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="recognise the digit in each picture")
-    p.add_argument("images", nargs="+", type=Path, metavar="IMG", help="picture files (PNG, JPEG, ...)")
-    p.add_argument("--top", type=int, default=1, metavar="K", help="also show the K most likely digits")
+    p.add_argument("images", nargs="+", type=Path, metavar="IMG", help="picture files (PNG, JPEG, ...); - reads stdin")
+    p.add_argument("--top", type=positive_int, default=1, metavar="K", help="also show the K most likely digits (1-10)")
     _model_options(p)
     p.set_defaults(handler=_predict)
 
     p = sub.add_parser("read", help="read the digits written in a picture (a number, rows of digits, a page)")
-    p.add_argument("image", type=Path, metavar="IMG")
+    p.add_argument("image", type=Path, metavar="IMG", help="a picture file; - reads stdin")
     p.add_argument(
         "--annotate",
         type=Path,
@@ -59,30 +68,31 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _recognizer(args: argparse.Namespace):
     import logging
 
+    from digitkit.runtime.app.models import model_for
     from digitkit.runtime.recognizer import DEFAULT_MIN_CONFIDENCE, Recognizer
 
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    if args.threads is not None and args.threads < 1:
-        from digitkit.runtime.errors import DigitkitError
-
-        raise DigitkitError(f"--threads must be at least 1 (got {args.threads})")
     threshold = DEFAULT_MIN_CONFIDENCE if args.min_confidence is None else args.min_confidence
+    precision = args.precision or "fp32"
+    # --model x.onnx --precision int8 means x.int8.onnx (as in the app), never a silently ignored option
+    model = model_for(args.model, precision)
     return Recognizer(
-        args.model, precision=args.precision, provider=args.provider, threads=args.threads, min_confidence=threshold
+        model, precision=precision, provider=args.provider, threads=args.threads, min_confidence=threshold
     )
 
 
 def _predict(args: argparse.Namespace) -> int:
     from digitkit.runtime.errors import DigitkitError
+    from digitkit.runtime.recognizer import ModelError
 
-    if args.top < 1:
-        raise DigitkitError(f"--top must be at least 1 (got {args.top})")
     recognizer = _recognizer(args)
     results, failed = [], 0
     for path in args.images:
         try:
             prediction = recognizer.predict(path)
+        except ModelError:  # the model, not this picture: no answer for any picture
+            raise
         except DigitkitError as exc:
             failed += 1
             results.append({"file": str(path), "error": str(exc)})
@@ -102,7 +112,8 @@ def _predict(args: argparse.Namespace) -> int:
         if not args.json:
             print(_describe(entry, args.top))
     if args.json:
-        print(json.dumps({"model": recognizer.model_path.name, "provider": recognizer.provider, "results": results}))
+        document = {"model": recognizer.model_path.name, "provider": recognizer.provider, "results": results}
+        print(json.dumps(document, allow_nan=False))
     return 1 if failed else 0
 
 
@@ -128,13 +139,17 @@ def _read(args: argparse.Namespace) -> int:
         from digitkit.runtime.errors import DigitkitError
 
         raise DigitkitError(f"--annotate {args.annotate}: write a .png or .jpg file")
-    reading = read_number(args.image, _recognizer(args), orient=not args.upright)
+    from digitkit.runtime.images import load_picture
+
+    recognizer = _recognizer(args)
+    picture = load_picture(args.image)  # once: stdin (-) cannot be read twice for --annotate
+    reading = read_number(picture, recognizer, orient=not args.upright)
     if reading.turned:
         print(
             f"{args.image}: read turned {reading.turned}° clockwise (--upright reads it as it stands)", file=sys.stderr
         )
     if args.annotate is not None:
-        _write_annotation(args.image, reading, args.annotate)
+        _write_annotation(picture, reading, args.annotate)
     if args.json:
         digits = [
             {
@@ -145,7 +160,8 @@ def _read(args: argparse.Namespace) -> int:
             }
             for d in reading.digits
         ]
-        print(json.dumps({"file": str(args.image), "text": reading.text, "turned": reading.turned, "digits": digits}))
+        document = {"file": str(args.image), "text": reading.text, "turned": reading.turned, "digits": digits}
+        print(json.dumps(document, allow_nan=False))
     elif not reading.digits:
         print(f"{args.image}: no digits found")
     else:
@@ -153,7 +169,7 @@ def _read(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_annotation(image: Path, reading, out: Path) -> None:
+def _write_annotation(image, reading, out: Path) -> None:
     """The annotated picture, written whole or not at all."""
     import cv2
 

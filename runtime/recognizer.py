@@ -101,7 +101,8 @@ def resolve_model(model: str | os.PathLike[str] | None, precision: str = "fp32")
     if model is None:
         path = shipped_model_path("cnn", precision)
         if not path.is_file():
-            raise ModelError(f"the shipped model {path.name} is missing from {MODELS_DIR} (run: digitkit export)")
+            maker = "digitkit quantize" if precision == "int8" else "digitkit export"
+            raise ModelError(f"the shipped model {path.name} is missing from {MODELS_DIR} (run: {maker})")
         return path
     path = Path(model)
     if not path.exists() and str(model) in SHIPPED:
@@ -139,6 +140,10 @@ class Recognizer:
             raise DigitkitError(f"min_confidence must be within [0, 1] (got {min_confidence})")
         self.model_path = resolve_model(model, precision)
         self.precision = precision
+        if threads is not None:  # more threads than cores only slows onnxruntime down (1000: 98 s a picture)
+            from digitkit.runtime.cores import cap_threads
+
+            threads = cap_threads(threads)
         self.threads = threads
         self.min_confidence = float(min_confidence)
         self._session, self.provider, self.provider_reason = _open_session(self.model_path, provider, threads)
@@ -204,7 +209,10 @@ class Recognizer:
         if self._guard is None or len(batch) == 0:
             return np.ones(len(batch), np.float32)
         feed = np.ascontiguousarray(batch[:, None], dtype=np.float32)
-        return np.asarray(self._guard.run(None, {self._guard_input: feed})[0], np.float32).reshape(-1)
+        likeness = np.asarray(self._guard.run(None, {self._guard_input: feed})[0], np.float32).reshape(-1)
+        if not np.isfinite(likeness).all():
+            raise ModelError(f"{self.guard_path}: the guard model gives non-finite scores (NaN or infinity)")
+        return likeness
 
     def _label(self, index: int) -> int:
         try:
@@ -237,6 +245,10 @@ class Recognizer:
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"{self.model_path}: failed to run ({message})") from None
         scores = np.asarray(scores, dtype=np.float32).reshape(len(batch), -1)
+        if not np.isfinite(scores).all():  # broken weights (NaN, inf): any digit read from them would be a lie
+            raise ModelError(
+                f"{self.model_path}: the model gives non-finite scores (NaN or infinity): its weights are broken"
+            )
         if scores.shape[1] != len(self.spec.labels):
             raise ModelError(
                 f"{self.model_path}: gave {scores.shape[1]} scores per digit, expected {len(self.spec.labels)}"

@@ -2,13 +2,18 @@
 
 Saved atomically (temporary file, then rename), loaded with
 ``weights_only=True`` so a checkpoint can never run code, and checked for the
-keys digitkit writes so a stray ``.pt`` file gets a clear error.
+keys digitkit writes so a stray ``.pt`` file gets a clear error. Every
+checkpoint carries the SHA-256 of its weights (``weights_sha256``), checked on
+load: a flipped byte inside a tensor unpickles fine and would otherwise give a
+quietly worse model (9.80 % instead of 99 %).
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +33,29 @@ class CheckpointError(DigitkitError):
     """A file that is not a usable digitkit checkpoint."""
 
 
+def weights_sha256(weights: dict[str, torch.Tensor]) -> str:
+    """SHA-256 over a state dict's names, dtypes, shapes and bytes, in key order (device independent)."""
+    digest = hashlib.sha256()
+    for name, tensor in weights.items():
+        value = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}|{value.dtype}|{tuple(value.shape)}|".encode())
+        digest.update(value.reshape(-1).view(torch.uint8).numpy().tobytes() if value.numel() else b"")
+    return digest.hexdigest()
+
+
 def save_checkpoint(path: str | os.PathLike[str], state: dict[str, Any]) -> None:
     buffer = io.BytesIO()
-    torch.save({"format": FORMAT, **state}, buffer)
+    stamped = {"format": FORMAT, **state}
+    if isinstance(state.get("model"), dict):
+        stamped["weights_sha256"] = weights_sha256(state["model"])
+    torch.save(stamped, buffer)
     atomic_write_bytes(path, buffer.getvalue())
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint file")
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
@@ -47,13 +67,38 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
         ) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a digitkit checkpoint (missing format tag {FORMAT!r})")
+    for key, kind in (("model", dict), ("config", dict)):
+        if not isinstance(state.get(key), kind):
+            raise CheckpointError(f"{path}: incomplete digitkit checkpoint (no {key!r} entry)")
+    _check_weights(path, state)
     return state
+
+
+def _check_weights(path: Path, state: dict[str, Any]) -> None:
+    """The stored weights hash against the weights: corrupt bytes inside a tensor are refused by name."""
+    expected = state.get("weights_sha256")
+    if expected is None:  # written before the hash existed (or by a run still going): usable, but say so
+        print(
+            f"digitkit: {path}: no weights hash stored (an older checkpoint), corruption cannot be detected",
+            file=sys.stderr,
+        )
+        return
+    if not all(isinstance(v, torch.Tensor) for v in state["model"].values()):
+        raise CheckpointError(f"{path}: the 'model' entry is not a state dict of tensors")
+    actual = weights_sha256(state["model"])
+    if actual != expected:
+        raise CheckpointError(
+            f"{path}: the weights are corrupt (SHA-256 {actual[:12]}... does not match the stored {str(expected)[:12]}...)"
+        )
 
 
 def model_from_checkpoint(path: str | os.PathLike[str]) -> tuple[torch.nn.Module, dict[str, Any]]:
     state = load_checkpoint(path)
-    cfg = TrainConfig.from_dict(state["config"])
-    model = build_model(cfg.arch, cfg.widths, cfg.head, cfg.dropout)
+    try:
+        cfg = TrainConfig.from_dict(state["config"])
+        model = build_model(cfg.arch, cfg.widths, cfg.head, cfg.dropout)
+    except (ValueError, TypeError, KeyError) as exc:  # an unknown architecture, widths that are not three numbers
+        raise CheckpointError(f"{path}: its recorded configuration cannot build a model ({exc})") from None
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as exc:

@@ -8,10 +8,17 @@ Sources, tried in order:
 Whatever the source, the four raw IDX files end up in ``<data_dir>/MNIST/raw``
 and each is checked against the SHA-256 pinned below, so the bytes a model is
 trained on are always the same bytes.
+
+One process at a time works on a data folder (an ``flock`` on
+``raw/.lock``), so the temporary files a killed run left behind are removed by
+the next one without touching a live run's, and a folder we cannot write is
+one clear error naming it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import gzip
 import hashlib
 import io
@@ -22,7 +29,7 @@ import sys
 import tempfile
 import urllib.request
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,19 +117,70 @@ def check_files(data_dir: str | os.PathLike[str] | None = None, log: Log = _stde
             continue
         actual = sha256_file(path)
         if actual != spec.sha256:
+            try:
+                path.unlink()
+            except OSError as exc:
+                raise DataError(
+                    f"{path}: SHA-256 mismatch (expected {spec.sha256}, got {actual}) and it cannot be removed "
+                    f"({exc.strerror or exc}); remove it or use another --data-dir"
+                ) from None
             log(f"{path}: SHA-256 mismatch (expected {spec.sha256}, got {actual}); removed, will fetch again")
-            path.unlink()
             missing.append(spec)
     return missing
+
+
+LOCK_NAME = ".lock"
+
+
+@contextlib.contextmanager
+def _data_lock(folder: Path, log: Log) -> Iterator[None]:
+    """Hold the folder's lock; then any of our temporary files in it is a killed run's, and is removed.
+
+    A folder that cannot be created is a DataError naming it; one that is read-only is checked without a lock
+    (nothing can be written there anyway, and the error comes when something has to be).
+    """
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DataError(
+            f"cannot create the data folder {folder}: {exc.strerror or exc} (use another --data-dir)"
+        ) from None
+    try:
+        handle = open(folder / LOCK_NAME, "a+b")  # noqa: SIM115 - held for the block
+    except OSError:
+        yield
+        return
+    with handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        for spec in FILES:
+            for stale in folder.glob(f".{spec.name}.*.tmp"):
+                with contextlib.suppress(OSError):
+                    stale.unlink()
+                    log(f"removed {stale.name}, left by a run that was stopped while writing")
+        yield
+
+
+def _unwritable(folder: Path, exc: OSError) -> DataError:
+    return DataError(f"cannot write MNIST into {folder}: {exc.strerror or exc} (use a writable --data-dir)")
 
 
 def ensure_mnist(data_dir: str | os.PathLike[str] | None = None, offline: bool = False, log: Log = _stderr) -> Path:
     """Make sure the four verified IDX files are present; return their folder."""
     folder = raw_dir(data_dir)
+    with _data_lock(folder, log):
+        try:
+            return _ensure_locked(folder, data_dir, offline, log)
+        except OSError as exc:  # a read-only folder, a full disk
+            raise _unwritable(folder, exc) from None
+
+
+def _ensure_locked(folder: Path, data_dir: str | os.PathLike[str] | None, offline: bool, log: Log) -> Path:
     missing = check_files(data_dir, log)
     if not missing:
         log(f"MNIST is present and verified in {folder}")
         return folder
+    if not os.access(folder, os.W_OK):  # say so before downloading 11 MB that could not be kept
+        raise _unwritable(folder, PermissionError(13, "not writable"))
     errors = []
     if not offline:
         try:

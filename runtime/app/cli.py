@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from digitkit.runtime.arguments import fraction, positive_int, threads
+
 
 def _size(text: str) -> tuple[int, int]:
     try:
@@ -32,12 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--model", default=None, help="ONNX model (default: the shipped digitkit model)")
     p.add_argument("--precision", choices=("fp32", "int8"), default="fp32", help="model to start with ([m] switches)")
-    p.add_argument("--min-confidence", type=float, default=None, help="below this a digit is 'not sure' / rejected")
-    p.add_argument("--threads", type=int, default=1, help="inference threads (default 1)")
+    p.add_argument("--min-confidence", type=fraction, default=None, help="below this a digit is 'not sure' / rejected")
+    p.add_argument("--threads", type=threads, default=1, help="inference threads (default 1, at most the usable cores)")
     p.add_argument("--provider", default="auto", help="onnxruntime execution provider (default auto)")
     p.add_argument("--save-dir", type=Path, default=Path("drawings"), help="where [s] saves drawings (draw mode)")
     p.add_argument("--canvas-size", type=_size, default=(760, 480), metavar="WxH", help="draw-mode canvas (760x480)")
-    p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames (camera/video)")
+    p.add_argument("--max-frames", type=positive_int, default=None, help="stop after this many frames (camera/video)")
     p.add_argument(
         "--retry-for",
         type=float,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -57,6 +58,7 @@ class DrawSession:
         self.message = ""
         self.events = 0  # prediction events so far (the log's frame counter)
         self.saved: list[Path] = []
+        self.save_errors: list[str] = []  # saves that failed, for the exit code and the last word of a headless run
         self.dirty = True  # the screen needs redrawing
         self._last_live = 0.0
         self._live_pending = False
@@ -214,8 +216,21 @@ class DrawSession:
             raise DigitkitError("could not encode the drawing as PNG")
         try:
             atomic_write_bytes(path, png.tobytes())
-        except OSError as exc:
+        except OSError as exc:  # a read-only folder, a full disk: said on screen, in the log and in the exit code
+            reason = f"{path}: {exc.strerror or exc}"
+            self.save_errors.append(reason)
             self.note(f"cannot save: {exc.strerror or exc}")
+            self.log.write(
+                {
+                    "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
+                    "event": "save_failed",
+                    "source": self.source,
+                    "frame": self.events,
+                    "label": label,
+                    "path": str(path),
+                    "error": exc.strerror or str(exc),
+                }
+            )
             return None
         self.saved.append(path)
         self.note(f"saved {path.name}")
@@ -253,6 +268,19 @@ class DrawSession:
         return draw_screen(self.canvas.render(), view)
 
 
+MAX_COORDINATE = 1e6  # stroke points further out than this are not drawing (and overflow OpenCV's int coordinates)
+
+
+def _coordinate(value: object) -> bool:
+    """A stroke coordinate: a finite number of sane size (json.loads accepts NaN and Infinity)."""
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) <= MAX_COORDINATE
+    )
+
+
 def script_commands(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
     """Parse headless draw input: one JSON value per line.
 
@@ -274,13 +302,16 @@ def script_commands(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
         if "stroke" in value:
             points = value["stroke"]
             valid = isinstance(points, list) and all(
-                isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(v, (int, float)) for v in p)
-                for p in points
+                isinstance(p, (list, tuple)) and len(p) == 2 and all(_coordinate(v) for v in p) for p in points
             )
             if not valid or not points:
-                raise DigitkitError(f"stdin line {number}: a stroke is a non-empty list of [x, y] points")
+                raise DigitkitError(
+                    f"stdin line {number}: a stroke is a non-empty list of [x, y] points (finite numbers, |v| <= {MAX_COORDINATE:g})"
+                )
         elif not (isinstance(value["key"], str) and len(value["key"]) == 1):
             raise DigitkitError(f"stdin line {number}: a key is one character")
+        elif ord(value["key"]) > 127:  # the window's key codes are bytes: "ű" & 0xFF would be "q"
+            raise DigitkitError(f"stdin line {number}: key {value['key']!r} is not one of the app's keys (ASCII)")
         yield value
 
 

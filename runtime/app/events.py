@@ -48,6 +48,7 @@ class EventLog:
     def __init__(self, target: str | os.PathLike[str] | None):
         self._handle: IO[str] | None = None
         self._owned = False
+        self.target = str(target)
         if target is None:
             return
         if str(target) == "-":
@@ -62,12 +63,32 @@ class EventLog:
     def write(self, event: dict[str, Any]) -> None:
         if self._handle is None:
             return
-        self._handle.write(json.dumps(event, separators=(",", ":")) + "\n")
-        self._handle.flush()
+        line = json.dumps(event, separators=(",", ":"), allow_nan=False) + "\n"
+        try:
+            self._handle.write(line)
+            self._handle.flush()
+        except BrokenPipeError:  # stdout's reader went away: the CLI ends quietly (exit code 141)
+            raise
+        except OSError as exc:  # a full disk, /dev/full: an event that cannot be logged stops the app
+            self._abandon()
+            raise DigitkitError(f"cannot write the log {self.target}: {exc.strerror or exc}") from None
+
+    def _abandon(self) -> None:
+        """Close after a failed write without flushing again (which would fail the same way)."""
+        handle, self._handle = self._handle, None
+        if handle is not None and self._owned:
+            try:
+                handle.close()
+            except OSError:
+                pass
 
     def close(self) -> None:
         if self._handle is not None and self._owned:
-            self._handle.close()
+            try:
+                self._handle.close()
+            except OSError as exc:
+                self._handle = None
+                raise DigitkitError(f"cannot write the log {self.target}: {exc.strerror or exc}") from None
         self._handle = None
 
     def __enter__(self) -> EventLog:

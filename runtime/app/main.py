@@ -6,7 +6,7 @@ import argparse
 import itertools
 import sys
 
-from digitkit.runtime.errors import DigitkitError
+from digitkit.runtime.errors import EXIT_FAILURE, DigitkitError
 
 from . import sources
 from .canvas import Canvas
@@ -23,10 +23,10 @@ def run(args: argparse.Namespace) -> int:
         raise DigitkitError("--max-frames must be at least 1")
     spec = sources.parse(args.source)
     retry_for = args.retry_for if args.retry_for is not None else (10.0 if args.headless else None)
-    frames = None
+    frames = source = None
     source_fps = 0.0
     if spec.kind != "draw":  # open the source before loading models: a bad source fails fast
-        frames = sources.open(spec, give_up_after=retry_for)
+        frames = source = sources.open(spec, give_up_after=retry_for)
         source_fps = float(getattr(frames, "fps", 0.0) or 0.0) if spec.kind == "video" else 0.0
         if args.max_frames is not None:
             frames = itertools.islice(frames, args.max_frames)
@@ -47,6 +47,13 @@ def run(args: argparse.Namespace) -> int:
                 from .window import run_draw
 
                 run_draw(session)
+            if session.save_errors:  # already on screen and in the log; the exit code says it too
+                count = len(session.save_errors)
+                print(
+                    f"digitkit app: error: {count} drawing{'s' if count > 1 else ''} not saved ({session.save_errors[0]})",
+                    file=sys.stderr,
+                )
+                return EXIT_FAILURE
             return 0
         session = StreamSession(
             models,
@@ -66,4 +73,12 @@ def run(args: argparse.Namespace) -> int:
 
             run_stream(session, frames, fps_limit=source_fps)
         print(f"digitkit app: {spec.name}: {session.totals.summary()}", file=sys.stderr)
+    missing = getattr(source, "missing", 0)
+    if missing:  # a video cut midway: what was read is logged, but the run is not complete
+        announced = source.frame_count
+        print(
+            f"digitkit app: error: {spec.name}: {missing} of its {announced} frames could not be read (the file is cut or damaged)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURE
     return 0

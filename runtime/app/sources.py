@@ -128,6 +128,7 @@ class VideoFrames:
         self.fps = float(self.capture.get(cv2.CAP_PROP_FPS) or 0.0)
         self.frame_count = int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         self.index = 0
+        self.missing = 0  # frames the file announces but that could not be read (a cut or damaged file)
         self._first: np.ndarray | None = self._read_first()
 
     def _read_first(self) -> np.ndarray:
@@ -156,6 +157,9 @@ class VideoFrames:
             position = int(self.capture.get(cv2.CAP_PROP_POS_FRAMES) or 0)
             if not self.frame_count or position >= self.frame_count - 1 or bad >= self.MAX_BAD_IN_A_ROW:
                 self.close()
+                # a container's count can be one off; more than that short is a file cut midway
+                if self.frame_count - self.index > 1:
+                    self.missing = self.frame_count - self.index
                 raise StopIteration
             if ok:  # a frame came back but it is not a picture: report it and go on
                 self.index += 1

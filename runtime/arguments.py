@@ -1,0 +1,60 @@
+"""argparse types shared by every subcommand: ranges are checked where the command line is read.
+
+A value out of range is a usage error (exit code 2) with one line naming the
+option and the range, before any model or data set is loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from digitkit.runtime.cores import usable_cores
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+
+
+def int_range(low: int, high: int | None = None) -> Callable[[str], int]:
+    """An argparse type: a whole number in [low, high] (no upper bound when ``high`` is None)."""
+
+    def parse(text: str) -> int:
+        value = _int(text)
+        if value < low or (high is not None and value > high):
+            bounds = f"at least {low}" if high is None else f"between {low} and {high}"
+            raise argparse.ArgumentTypeError(f"must be {bounds} (got {value})")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+positive_int = int_range(1)
+
+
+def fraction(text: str) -> float:
+    """An argparse type: a number in [0, 1] (a probability, an accuracy)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, not {text!r}") from None
+    if not 0.0 <= value <= 1.0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (got {text})")
+    return value
+
+
+def threads(text: str) -> int:
+    """An argparse type: a thread count, at least 1, capped (with a note on stderr) at the usable cores."""
+    value = _int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {value})")
+    cores = usable_cores()
+    if value > cores:
+        print(f"digitkit: --threads {value} capped at the {cores} usable CPU cores", file=sys.stderr)
+        return cores
+    return value
