@@ -7,7 +7,21 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 from pathlib import Path
+
+from digitkit.runtime.arguments import int_range, threads
+from digitkit.train.config import PRESETS
+
+MNIST_TRAIN_IMAGES = 60_000
+
+
+def _device(text: str) -> str:
+    """cpu, cuda, cuda:N or auto: checked here so that a typo is a usage error, not a torch traceback."""
+    if re.fullmatch(r"cpu|auto|cuda(:\d+)?", text):
+        return text
+    raise argparse.ArgumentTypeError(f"expected cpu, cuda, cuda:N or auto, not {text!r}")
 
 
 def _data_dir_option(parser: argparse.ArgumentParser) -> None:
@@ -31,20 +45,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--preset",
         default="quick",
+        choices=sorted(PRESETS),
         help="quick (minutes, main job), full (the shipped model), tiny (<10k parameters), dense (the plain-conv CNN shipped first)",
     )
     p.add_argument(
         "--out", type=Path, default=None, help="run folder for checkpoint.pt and metrics.json (default: runs/<preset>)"
     )
-    p.add_argument("--epochs", type=int, default=None, help="override the preset's epoch count")
-    p.add_argument("--subset", type=int, default=None, help="train on the first N training images only")
-    p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--device", default="cpu", help="cpu (default), cuda, or auto")
-    p.add_argument("--threads", type=int, default=None, help="CPU threads (default: all cores)")
+    p.add_argument("--epochs", type=int_range(1, 1000), default=None, help="override the preset's epoch count")
+    p.add_argument(
+        "--subset",
+        type=int_range(1, MNIST_TRAIN_IMAGES),
+        default=None,
+        help="train on the first N training images only",
+    )
+    p.add_argument("--seed", type=int_range(0, 2**32 - 1), default=None)
+    p.add_argument("--device", type=_device, default="cpu", help="cpu (default), cuda, cuda:N, or auto")
+    p.add_argument(
+        "--threads", type=threads, default=None, help="CPU threads (default: all usable cores; at most that many)"
+    )
     p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--nproc",
+        type=int,
+        default=None,
+        help="train data-parallel in N processes on this machine (torchrun's elastic agent; docs/training.md)",
+    )
+    p.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm across processes (CUDA runs of several GPUs)")
     _data_dir_option(p)
-    p.set_defaults(handler=_train)
+    p.set_defaults(handler=_train, train_parser=p)
 
     p = sub.add_parser("evaluate", help="evaluate a checkpoint on the 10,000 MNIST test images")
     p.add_argument("checkpoint", type=Path)
@@ -60,22 +89,62 @@ def _data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker_argv(args: argparse.Namespace) -> list[str]:
+    """The command line each --nproc worker runs: the train options as parsed (defaults left out), less --nproc."""
+    argv = ["--debug"] if getattr(args, "debug", False) else []
+    argv.append("train")
+    for action in args.train_parser._actions:
+        value = getattr(args, action.dest, None)
+        if not action.option_strings or action.dest in ("help", "nproc") or value == action.default:
+            continue
+        if isinstance(action, argparse._StoreTrueAction):
+            argv.append(action.option_strings[-1])
+        else:
+            argv += [action.option_strings[-1], *map(str, value if isinstance(value, list) else [value])]
+    return argv
+
+
 def _train(args: argparse.Namespace) -> int:
     from digitkit.train.config import preset
+
+    if args.nproc is not None:
+        from digitkit.train.distributed import launch_on_this_machine
+
+        preset(args.preset)  # an unknown preset is one line here, not one per worker
+        launch_on_this_machine(args.nproc, _worker_argv(args), args.threads)
+        return 0
+
     from digitkit.train.trainer import train
 
     cfg = preset(args.preset, epochs=args.epochs, subset=args.subset, seed=args.seed)
     out = args.out or Path("runs") / args.preset
-    metrics = train(
-        cfg,
-        out,
-        args.data_dir,
-        device=args.device,
-        threads=args.threads,
-        resume=args.resume,
-        offline=args.offline,
-        progress=not args.no_progress,
-    )
+    if out.exists() and not out.is_dir():
+        from digitkit.runtime.errors import DigitkitError
+
+        raise DigitkitError(
+            f"--out {out}: is a file; the run folder must be a folder (for checkpoint.pt and metrics.json)"
+        )
+    try:
+        metrics = train(
+            cfg,
+            out,
+            args.data_dir,
+            device=args.device,
+            threads=args.threads,
+            resume=args.resume,
+            offline=args.offline,
+            progress=not args.no_progress,
+            sync_bn=args.sync_bn,
+        )
+    except RuntimeError as exc:  # under torchrun: another rank died mid-collective
+        from digitkit.train.distributed import lost_peer
+
+        error = lost_peer(exc)
+        if error is None:
+            raise
+        raise error from None
+    if int(os.environ.get("RANK", "0")) != 0:  # a torchrun worker other than rank 0: quiet
+        return 0
     print(
         f"test accuracy: {metrics['accuracy'] * 100:.2f}% ({metrics['errors']} errors), {metrics['train_seconds']:.0f} s of training, checkpoint {out / 'checkpoint.pt'}"
     )

@@ -3,7 +3,9 @@
 Shaped like pytorch/examples' mnist: a train loop, a test loop, a main. The
 checkpoint written at the end of every epoch holds the optimiser, scheduler
 and RNG states, so ``resume=True`` continues exactly where a killed run
-stopped.
+stopped. Under torchrun the same function trains data-parallel (DDP): see
+``digitkit.train.distributed`` for what the batch size and learning rate mean
+there.
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ from tqdm import tqdm
 
 from digitkit.runtime.errors import DigitkitError
 from digitkit.runtime.files import atomic_write_json, sha256_file
-from digitkit.train.augment import random_affine
+from digitkit.train import distributed
+from digitkit.train.augment import augment_batch
 from digitkit.train.checkpoint import MNIST_MEAN, MNIST_STD, load_checkpoint, save_checkpoint
 from digitkit.train.config import TrainConfig
+from digitkit.train.distributed import DistContext
 from digitkit.train.mnist import Mnist, load_mnist
 from digitkit.train.model import build_model, count_parameters
+from digitkit.train.style_data import with_style_digits
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.json"
@@ -79,6 +84,43 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _quiet(message: str) -> None:
+    """The log of ranks other than 0: they train silently."""
+
+
+def evaluate_sharded(model: torch.nn.Module, data: Mnist, ctx: DistContext) -> dict[str, Any]:
+    """The test set split across the ranks, predictions gathered: every rank gets the full metrics."""
+    distributed.broadcast_buffers(model)
+    images = np.array(data.test_images)
+    bounds = np.linspace(0, len(images), ctx.world_size + 1).astype(int)
+    part = torch.from_numpy(images[bounds[ctx.rank] : bounds[ctx.rank + 1]])
+    predicted = distributed.gather_in_rank_order(predict_logits(model, part).argmax(1).numpy())
+    return classification_metrics(predicted, np.asarray(data.test_labels, dtype=np.int64))
+
+
+def _resume_state(ckpt_path: Path, cfg: TrainConfig, ctx: DistContext) -> dict[str, Any] | None:
+    """The checkpoint to continue from, or None when there is none.
+
+    Rank 0 reads it and hands it to every rank, so only rank 0's disk needs it
+    (machines need not share a file system); a bad or foreign checkpoint stops
+    every rank with the same one-line error.
+    """
+    outcome: dict[str, Any] | str | None = None
+    if ctx.is_main and ckpt_path.exists():
+        try:
+            outcome = load_checkpoint(ckpt_path)
+            if TrainConfig.from_dict(outcome["config"]) != cfg:
+                raise DigitkitError(
+                    f"{ckpt_path} was trained with a different configuration; use another --out or drop --resume"
+                )
+        except DigitkitError as exc:
+            outcome = str(exc)
+    outcome = distributed.broadcast_from_main(outcome, ctx)
+    if isinstance(outcome, str):
+        raise DigitkitError(outcome)
+    return outcome
+
+
 def run_epoch(
     model: torch.nn.Module,
     images: torch.Tensor,
@@ -90,19 +132,26 @@ def run_epoch(
     augment: Callable[[torch.Tensor], torch.Tensor] | None = None,
     label_smoothing: float = 0.0,
     steps: Iterable[int] | None = None,
+    ctx: DistContext | None = None,
 ) -> tuple[float, float]:
     """One pass over ``images[order]`` (uint8, (N, 28, 28)); returns (mean loss, train accuracy).
 
     Shared by every model the project trains (the CNNs, the study's MLP), so
     they see their pixels normalised the same way. ``steps`` may be a tqdm bar
     over the step indices; it then shows the running loss and accuracy.
+    Under DDP (``ctx`` of several ranks) each rank trains on its share of every
+    global batch and the returned figures are over all ranks.
     """
+    sharded = ctx is not None and ctx.world_size > 1
     model.train()
     seen = correct = 0
     loss_sum = 0.0
     steps = range((len(order) + batch_size - 1) // batch_size) if steps is None else steps
     for step in steps:
         idx = order[step * batch_size : (step + 1) * batch_size]
+        if sharded:
+            global_count = len(idx)
+            idx = distributed.local_share(idx, order, ctx)
         batch = images[idx].unsqueeze(1).float() / 255.0
         if augment is not None:
             batch = augment(batch)
@@ -110,7 +159,8 @@ def run_epoch(
         logits = model(x)
         loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        # weighted by this rank's share so DDP's average over ranks is the global batch's mean loss
+        (loss * (len(y) * ctx.world_size / global_count) if sharded else loss).backward()
         optimizer.step()
         scheduler.step()
         seen += len(y)
@@ -118,6 +168,8 @@ def run_epoch(
         loss_sum += loss.item() * len(y)
         if step % 20 == 0 and hasattr(steps, "set_postfix"):
             steps.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.4f}")
+    if sharded:
+        loss_sum, correct, seen = distributed.sum_over_ranks([loss_sum, correct, seen], images.device)
     return loss_sum / seen, correct / seen
 
 
@@ -130,24 +182,43 @@ def train(
     resume: bool = False,
     offline: bool = False,
     progress: bool = True,
+    sync_bn: bool = False,
 ) -> dict[str, Any]:
-    """Train, checkpoint every epoch, evaluate on the test set, write metrics.json."""
+    """Train, checkpoint every epoch, evaluate on the test set, write metrics.json.
+
+    Started by torchrun, every process calls this: each trains on its share of
+    every global batch under DDP, rank 0 alone logs and writes the checkpoint
+    and metrics, and every rank returns the same metrics.
+    """
+    ctx, dev = distributed.init_distributed(pick_device(device))
+    log = _log if ctx.is_main else _quiet
+    if sync_bn and not ctx.active:
+        raise DigitkitError("--sync-bn is for a run of several processes (torchrun or --nproc)")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / CHECKPOINT_NAME
-    for stale in out.glob(f".{CHECKPOINT_NAME}.*.tmp"):  # left by a run killed while saving
-        stale.unlink()
-    torch.set_num_threads(threads or os.cpu_count() or 1)
-    dev = pick_device(device)
-    data = load_mnist(data_dir, offline=offline)
+    if ctx.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+        for stale in out.glob(f".{CHECKPOINT_NAME}.*.tmp"):  # left by a run killed while saving
+            stale.unlink()
+    torch.set_num_threads(
+        distributed.threads_per_process(ctx, threads) if ctx.active else threads or os.cpu_count() or 1
+    )
+    if ctx.local_rank != 0:  # the first process on each machine fetches MNIST if the cache lacks it
+        distributed.barrier(ctx)
+    data = load_mnist(data_dir, offline=offline, **({} if ctx.is_main else {"log": _quiet}))
+    if ctx.local_rank == 0:
+        distributed.barrier(ctx)
     images = torch.from_numpy(np.array(data.train_images))
     labels = torch.from_numpy(np.array(data.train_labels, dtype=np.int64))
     if cfg.subset:
         images, labels = images[: cfg.subset], labels[: cfg.subset]
+    images, labels = with_style_digits(images, labels, cfg)  # the preset's style digits (issue #12), if any
     images, labels = images.to(dev), labels.to(dev)
 
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.arch, cfg.widths, cfg.head, cfg.dropout).to(dev)
+    ddp_model = distributed.wrap_model(model, ctx, dev, sync_bn) if ctx.active else None
+    model = ddp_model.module if ddp_model is not None else model  # SyncBatchNorm may have replaced modules
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.max_lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = (len(images) + cfg.batch_size - 1) // cfg.batch_size
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
@@ -157,25 +228,26 @@ def train(
     history: list[dict[str, float]] = []
     start_epoch, wall_before = 0, 0.0
 
-    if resume and ckpt_path.exists():
-        state = load_checkpoint(ckpt_path)
-        if TrainConfig.from_dict(state["config"]) != cfg:
-            raise DigitkitError(
-                f"{ckpt_path} was trained with a different configuration; use another --out or drop --resume"
-            )
+    state = _resume_state(ckpt_path, cfg, ctx) if resume else None
+    if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         start_epoch, history, wall_before = state["epoch"], state["history"], state["train_seconds"]
-        _log(f"resuming from {ckpt_path} after epoch {start_epoch}/{cfg.epochs}")
+        log(f"resuming from {ckpt_path} after epoch {start_epoch}/{cfg.epochs}")
     elif resume:
-        _log(f"--resume: no checkpoint in {out}, starting afresh")
+        log(f"--resume: no checkpoint in {out}, starting afresh")
 
     n_params = count_parameters(model)
-    _log(
+    log(
         f"training {cfg.arch} {cfg.widths} ({n_params:,} parameters) on {len(images):,} images, {dev}, {torch.get_num_threads()} threads"
+        + (
+            f" in each of {ctx.world_size} processes ({ctx.backend}), {cfg.batch_size // ctx.world_size} images per batch each"
+            if ctx.active
+            else ""
+        )
     )
     for epoch in range(start_epoch, cfg.epochs):
         started = time.perf_counter()
@@ -183,17 +255,24 @@ def train(
         bar = tqdm(
             range(steps_per_epoch),
             desc=f"epoch {epoch + 1}/{cfg.epochs}",
-            disable=not progress,
+            disable=not (progress and ctx.is_main),
             leave=False,
             file=sys.stderr,
         )
-        augment = partial(random_affine, cfg=cfg, generator=generator)
+        augment_generator = generator  # one process: one generator for the order and the augmentation, as ever
+        if ctx.world_size > 1:  # the order stays shared; augmentation and dropout differ by rank
+            augment_generator = torch.Generator(device=dev).manual_seed(
+                distributed.rank_seed(cfg.seed, ctx.rank, epoch, 0)
+            )
+            torch.manual_seed(distributed.rank_seed(cfg.seed, ctx.rank, epoch, 1))
+        augment = partial(augment_batch, cfg=cfg, generator=augment_generator)
         loss, accuracy = run_epoch(
-            model, images, labels, order, cfg.batch_size, optimizer, scheduler, augment, cfg.label_smoothing, bar
-        )
+            ddp_model or model, images, labels, order, cfg.batch_size, optimizer, scheduler, augment,
+            cfg.label_smoothing, bar, ctx,
+        )  # fmt: skip
         epoch_seconds = time.perf_counter() - started
         wall_before += epoch_seconds
-        test = evaluate_model(model, data)
+        test = evaluate_model(model, data) if ctx.world_size == 1 else evaluate_sharded(model, data, ctx)
         record = {
             "epoch": epoch + 1,
             "loss": loss,
@@ -202,9 +281,11 @@ def train(
             "seconds": epoch_seconds,
         }
         history.append(record)
-        _log(
+        log(
             f"epoch {epoch + 1}/{cfg.epochs}: loss {record['loss']:.4f}, train acc {record['train_accuracy']:.4f}, test acc {test['accuracy']:.4f} ({epoch_seconds:.0f} s)"
         )
+        if not ctx.is_main:
+            continue
         save_checkpoint(
             ckpt_path,
             {
@@ -212,24 +293,31 @@ def train(
                 "generator": generator.get_state(), "torch_rng": torch.get_rng_state(), "epoch": epoch + 1,
                 "history": history, "config": cfg.to_dict(), "train_seconds": wall_before,
                 "normalization": {"mean": MNIST_MEAN, "std": MNIST_STD}, "parameters": n_params,
+                "world_size": ctx.world_size, "backend": ctx.backend,
             },
         )  # fmt: skip
 
     model.eval()
     metrics = {
-        **evaluate_model(model.cpu(), data),
+        **(evaluate_model(model.cpu(), data) if ctx.world_size == 1 else evaluate_sharded(model, data, ctx)),
         "checkpoint": str(ckpt_path),
-        "checkpoint_sha256": sha256_file(ckpt_path),
+        "checkpoint_sha256": sha256_file(ckpt_path) if ctx.is_main else None,
         "epochs": cfg.epochs,
         "train_seconds": round(wall_before, 1),
         "parameters": n_params,
         "config": cfg.to_dict(),
         "history": history,
         "device": str(dev),
-        "threads": torch.get_num_threads(),
+        "threads": torch.get_num_threads(),  # per process
+        "world_size": ctx.world_size,
+        "backend": ctx.backend,  # None: one process, no process group
+        "batch_size_per_process": cfg.batch_size / ctx.world_size,  # cfg.batch_size is the global batch
     }
+    distributed.shutdown(ctx)
+    if not ctx.is_main:
+        return metrics
     atomic_write_json(out / METRICS_NAME, metrics)
-    _log(
+    log(
         f"test accuracy {metrics['accuracy'] * 100:.2f}% ({metrics['errors']} errors of {metrics['n']}); metrics in {out / METRICS_NAME}"
     )
     return metrics
