@@ -211,6 +211,51 @@ def test_printed_lines_of_squared_paper_are_taken_out_and_ink_stays():
     assert cleaned.mask[90:96, 125:175].mean() > 0.5  # the 7's bar, as dark as ink, stays
 
 
+def test_a_grid_beside_a_large_digit_stays_out_with_a_wider_window():
+    """A large digit is binarised again with a wider window, which breaks squared paper's lines near its strokes
+    into stubs too short to be seen as lines; the first pass saw them whole (``Binarised.printed``)."""
+    from digitkit.runtime.vision.lines import without_printed_lines
+
+    ink = np.zeros((28, 28), np.uint8)
+    cv2.ellipse(ink, (14, 14), (6, 9), 0, 0, 360, 255, 2)  # a 0 with MNIST's pen, enlarged: blurred strokes
+    ink = cv2.resize(ink, (168, 168), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
+    paper = np.full((240, 240), 250, np.float32)
+    grid = np.zeros((240, 240), bool)
+    grid[18::30, :] = grid[:, 18::30] = True
+    paper[grid] = 160
+    paper[36:204, 36:204] = paper[36:204, 36:204] * (1 - ink) + 43 * ink
+    picture = paper.astype(np.uint8)
+    first = without_printed_lines(binarise(picture))
+    wider = without_printed_lines(binarise(picture, first.dark_ink, 61, first.noise), first.printed)
+    stroke = np.zeros((240, 240), np.uint8)
+    stroke[36:204, 36:204] = ink > 0.05
+    beside = grid & (cv2.dilate(stroke, np.ones((5, 5), np.uint8)) == 0)
+    assert first.printed is not None and first.printed[beside].mean() > 0.9  # the first pass took the grid out
+    assert wider.mask[beside].sum() == 0  # ... and so does the second, right beside the strokes
+    assert wider.mask[stroke > 0].mean() > 0.3  # the 0 stays
+
+
+def test_a_grid_line_along_the_frame_is_not_the_digit():
+    """squared paper's line printed a few pixels from the frame is left whole by lines.py and dropped by clean."""
+    picture = _paper(240, 240, 250)
+    for k in range(4, 240, 30):
+        picture[:, k] = 160  # the first one 4 px from the left border, longer than the digit
+        picture[k, :] = 160
+    _stroke_digit(picture, "7", 90, 50, 120, thickness=10)
+    page = find_rows(picture)
+    assert len(page.digits) == 1 and page.digits[0].box[0] > 60
+
+
+def test_a_wedge_of_table_in_a_corner_is_not_writing():
+    """A sheet photographed tilted leaves a thin wedge of dark table along a side, too narrow for the surround
+    test to see the table beyond it."""
+    picture = np.full((400, 400), 230, np.uint8)
+    cv2.fillPoly(picture, [np.array([[0, 0], [40, 0], [0, 330]], np.int32)], 60)  # the wedge, top-left corner
+    _stroke_digit(picture, "1", 200, 130, 140, thickness=10)
+    page = find_rows(picture)
+    assert len(page.digits) == 1 and page.digits[0].box[0] > 150
+
+
 @pytest.mark.parametrize("stretch", [1.0, 1.3, 1.6])
 def test_digits_drawn_wide_in_pen_strokes_are_never_split(recognizer, stretch):
     """Every digit drawn with the app's pen strokes, up to 1.6 times as wide as tall, reads as one digit."""

@@ -71,6 +71,7 @@ class Binarised:
     dark_ink: bool  # the picture had dark ink on light paper
     noise: float = 0.0  # the picture's noise, grey levels (noise_level)
     tight_crop: bool = False  # a picture no larger than TIGHT_CROP_SIDE: the digit's own box (a data set's scan)
+    printed: np.ndarray | None = None  # uint8 0/1, printed lines taken out of the mask (lines.py); None: none
 
 
 def to_grey(picture: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ import numpy as np
 from digitkit.runtime.vision.binarise import Binarised
 from digitkit.runtime.vision.components import Pieces, stand_out
 from digitkit.runtime.vision.group import Box, typical_height, union
+from digitkit.runtime.vision.lines import rim_width
 
 # A piece whose longer side is under this share of the working picture's longer side is a speck (6 px on a
 # 1000-px page; the smallest real digits on the development pages are about 12 px tall there), and never
@@ -37,6 +38,9 @@ FRAME = 0.75  # a piece covering this share of a side of the picture is the tabl
 # picture from the other sides, or anything touching three sides; "touching" is within EDGE_GAP of the picture's side.
 STRIP = 0.25
 EDGE_GAP = 0.015
+# ... or a wedge of table in a corner, which fills at least this share of its box (a triangle: 0.4-0.5 in
+# benchmarks/robustness.py "sheet on a table"; a digit drawn into a corner fills far less).
+WEDGE_FILL = 0.3
 # A single-digit picture's pieces are one digit's when their ink covers this share of the box around them all
 # (a blurred 1 broken in pieces: ~10 %; dust scattered over a blank sheet: < 0.1 %).
 DENSE = 0.02
@@ -94,7 +98,9 @@ def writing_pieces(binarised: Binarised, pieces: Pieces) -> dict[int, float]:
 
 
 def _hugging_the_border(pieces: Pieces) -> np.ndarray:
-    """Per piece: True when it lies along a side of the picture (a sheet's edge cut by the frame), not across it."""
+    """Per piece: True when it lies along a side of the picture (a sheet's edge cut by the frame), not across it:
+    on its outermost pixels, or a line inside the rim that lines.py leaves for this test (squared paper's line
+    printed a few pixels from the frame)."""
     labels = pieces.labels
     hugging = np.zeros(pieces.count, bool)
     framing = np.zeros(pieces.count, int)
@@ -106,14 +112,21 @@ def _hugging_the_border(pieces: Pieces) -> np.ndarray:
         hugging |= along_it
         framing += on_rim > FRAME * side
     hugging |= framing >= 2  # the table framing a sheet covers two sides or more; a bold digit in a tight crop, one
+    height, width = labels.shape
+    rim = rim_width(labels.shape)
+    x, y, w, h = (pieces.boxes[:, k] for k in range(4))
+    in_side_rim = ((x + w <= rim) | (x >= width - rim)) & (h > 2 * w)
+    in_end_rim = ((y + h <= rim) | (y >= height - rim)) & (w > 2 * h)
+    hugging |= in_side_rim | in_end_rim
     hugging[0] = False
     return hugging
 
 
 def _table_around(pieces: Pieces) -> np.ndarray:
     """Per piece: True for the table seen around a photographed sheet: a piece touching three sides of the
-    picture or more, or a strip running from one side to the opposite one within the outer ``STRIP`` of the
-    picture (a table's edge beside the sheet; a written 1 that long stands in the middle)."""
+    picture or more, a strip running from one side to the opposite one within the outer ``STRIP`` of the
+    picture (a table's edge beside the sheet; a written 1 that long stands in the middle), or a wedge in a
+    corner running along ``FRAME`` of a side (a tilted sheet's edge)."""
     height, width = pieces.labels.shape
     x, y, w, h = (pieces.boxes[:, k] for k in range(4))
     near = max(2, round(EDGE_GAP * max(height, width)))  # blur leaves a gap between a strip and the border
@@ -122,7 +135,13 @@ def _table_around(pieces: Pieces) -> np.ndarray:
     sides = left.astype(int) + top + right + bottom
     upright_strip = top & bottom & ((x + w <= STRIP * width) | (x >= (1 - STRIP) * width))
     level_strip = left & right & ((y + h <= STRIP * height) | (y >= (1 - STRIP) * height))
-    table = (sides >= 3) | upright_strip | level_strip
+    # a sheet lying tilted leaves a wedge of table in a corner, along most of a side; narrower than the window,
+    # the threshold takes all of it, a triangle filling about half its box (the surround test cannot see it: the
+    # table beyond it is outside the picture). A digit drawn large into a corner is strokes: screen/frozen599_02
+    # fills 12 % of its box.
+    filled = pieces.area >= WEDGE_FILL * np.maximum(1, w * h)
+    corner = ((left | right) & (top | bottom)) & ((h >= FRAME * height) | (w >= FRAME * width)) & filled
+    table = (sides >= 3) | upright_strip | level_strip | corner
     table[0] = False
     return table
 

@@ -23,15 +23,46 @@ LINE_MIN = 15  # pixels, whatever the picture's size
 # ... and its pixels are fainter than this share of the way from paper to the strokes' ink (blue ink over a
 # grey grid, benchmarks/robustness.py "squared paper": grid at 30-60 % of the ink's contrast).
 FAINT = 0.7
-RIM = 0.02  # lines within this share of the picture's side from its border are left alone
+RIM = 0.02  # lines within this share of the picture's side from its border are left alone (clean.py drops them)
 
 
-def without_printed_lines(binarised: Binarised) -> Binarised:
-    """The binarised picture with faint long level and upright lines taken out of its mask."""
+def without_printed_lines(binarised: Binarised, known: np.ndarray | None = None) -> Binarised:
+    """The binarised picture with faint long level and upright lines taken out of its mask.
+
+    ``known``: the printed lines an earlier pass over the same picture found (``Binarised.printed``). A wider
+    window, used for large writing, leaves a grid line near a stroke out of the mask where it passes the
+    stroke's dark window (its mean is raised by the stroke), so the line arrives broken into stubs too short
+    to be seen as a line, and each stub clings to the stroke: the earlier pass saw it whole.
+    """
+    found = _line_shapes(binarised)
+    if known is not None:
+        found = known if found is None else found | known
+    if found is None:
+        return binarised
+    mask, ink = binarised.mask, binarised.ink
+    rest = (mask > 0) & ((found & mask) == 0)
+    if not rest.any():
+        return binarised  # nothing but lines: they are the writing (a 1, a 7 written with a ruler)
+    paper = float(np.median(ink[mask == 0])) if (mask == 0).any() else 0.0
+    stroke = float(np.percentile(ink[rest], 90))
+    seen = mask if known is None else mask | known  # the lines' pixels this pass or an earlier one took for ink
+    printed = (found > 0) & (seen > 0) & (ink < paper + FAINT * (stroke - paper))
+    if not printed.any():
+        return binarised
+    return replace(binarised, mask=(mask & ~printed).view(np.uint8), printed=printed.view(np.uint8))
+
+
+def rim_width(shape: tuple[int, int]) -> int:
+    """The band along the picture's border (pixels) where a line is taken for a sheet's edge."""
+    return max(2, round(RIM * max(shape)))
+
+
+def _line_shapes(binarised: Binarised) -> np.ndarray | None:
+    """0/1 pixels on (or one pixel beside) a thin long level or upright run of the mask; None when there is none."""
     mask = binarised.mask
     length = max(LINE_MIN, round(LINE_SPAN * max(mask.shape)))
     if mask.sum(axis=1).max() < length / 3 and mask.sum(axis=0).max() < length / 3:
-        return binarised  # no row or column holds enough ink for a line (a tilted one spreads over three)
+        return None  # no row or column holds enough ink for a line (a tilted one spreads over three)
     # a line tilted by a few degrees steps from row to row: thicken it by a pixel each way before the opening
     level = cv2.morphologyEx(
         cv2.dilate(mask, np.ones((3, 1), np.uint8)), cv2.MORPH_OPEN, np.ones((1, length), np.uint8)
@@ -40,25 +71,13 @@ def without_printed_lines(binarised: Binarised) -> Binarised:
         cv2.dilate(mask, np.ones((1, 3), np.uint8)), cv2.MORPH_OPEN, np.ones((length, 1), np.uint8)
     )
     if not (level.any() or upright.any()):
-        return binarised
+        return None
     # printed lines are thin; a band as thick as the window's reach along a table's or a shadow's edge is not one
     thick = 2 + max(3, binarised.window // 6)  # the dilation above made every line 2 px thicker
     level &= ~cv2.morphologyEx(level, cv2.MORPH_OPEN, np.ones((thick, 1), np.uint8))
     upright &= ~cv2.morphologyEx(upright, cv2.MORPH_OPEN, np.ones((1, thick), np.uint8))
     # a line along the picture's border is the edge of a sheet, left whole for clean's hugging test
-    rim = max(2, round(RIM * max(mask.shape)))
+    rim = rim_width(mask.shape)
     level[:rim], level[-rim:], upright[:, :rim], upright[:, -rim:] = 0, 0, 0, 0
-    lines = (level | upright) & mask
-    if not lines.any():
-        return binarised
-    ink = binarised.ink
-    rest = (mask > 0) & (lines == 0)
-    if not rest.any():
-        return binarised  # nothing but lines: they are the writing (a 1, a 7 written with a ruler)
-    paper = float(np.median(ink[mask == 0])) if (mask == 0).any() else 0.0
-    stroke = float(np.percentile(ink[rest], 90))
-    faint = ink < paper + FAINT * (stroke - paper)
-    taken = (lines > 0) & faint
-    if not taken.any():
-        return binarised
-    return replace(binarised, mask=(mask & ~taken).view(np.uint8))
+    found = level | upright
+    return found if found.any() else None
