@@ -107,6 +107,13 @@ def _worker_argv(args: argparse.Namespace) -> list[str]:
 def _train(args: argparse.Namespace) -> int:
     from digitkit.train.config import preset
 
+    run_folder = args.out or Path("runs") / args.preset
+    if run_folder.exists() and not run_folder.is_dir():  # said once, before any worker starts
+        from digitkit.runtime.errors import DigitkitError
+
+        raise DigitkitError(
+            f"--out {run_folder}: is a file; the run folder must be a folder (for checkpoint.pt and metrics.json)"
+        )
     if args.nproc is not None:
         from digitkit.train.distributed import launch_on_this_machine
 
@@ -118,12 +125,6 @@ def _train(args: argparse.Namespace) -> int:
 
     cfg = preset(args.preset, epochs=args.epochs, subset=args.subset, seed=args.seed)
     out = args.out or Path("runs") / args.preset
-    if out.exists() and not out.is_dir():
-        from digitkit.runtime.errors import DigitkitError
-
-        raise DigitkitError(
-            f"--out {out}: is a file; the run folder must be a folder (for checkpoint.pt and metrics.json)"
-        )
     try:
         metrics = train(
             cfg,
