@@ -72,13 +72,13 @@ def run(args: argparse.Namespace) -> int:
             from .window import run_stream
 
             run_stream(session, frames, fps_limit=source_fps)
+        missing = getattr(source, "missing", 0)
+        if missing:  # a video cut midway: what was read is logged, but the run is not complete; one line says both
+            print(
+                f"digitkit app: error: {spec.name}: {session.totals.summary()}, then {missing} of its "
+                f"{source.frame_count} frames could not be read (the file is cut or damaged)",
+                file=sys.stderr,
+            )
+            return EXIT_FAILURE
         print(f"digitkit app: {spec.name}: {session.totals.summary()}", file=sys.stderr)
-    missing = getattr(source, "missing", 0)
-    if missing:  # a video cut midway: what was read is logged, but the run is not complete
-        announced = source.frame_count
-        print(
-            f"digitkit app: error: {spec.name}: {missing} of its {announced} frames could not be read (the file is cut or damaged)",
-            file=sys.stderr,
-        )
-        return EXIT_FAILURE
     return 0

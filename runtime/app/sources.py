@@ -120,6 +120,9 @@ class VideoFrames:
 
     def __init__(self, path: str, capture_factory: Callable[[str], object] | None = None):
         self.path = path
+        # FFmpeg prints its own lines for a damaged file ("[mjpeg @ 0x...] overread 8"); we report missing
+        # frames ourselves, in one line. Read once, when OpenCV first starts FFmpeg; a user's setting wins.
+        os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
         with _quiet_opencv():
             self.capture = (capture_factory or cv2.VideoCapture)(path)
             opened = bool(self.capture.isOpened())
