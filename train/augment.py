@@ -1,9 +1,12 @@
-"""Batched random affine augmentation: one affine_grid + grid_sample per batch.
+"""Batched random augmentation: one affine_grid + grid_sample per batch.
 
 Handwriting varies by slant, size and position; MNIST centres and sizes its
 digits, so small random rotations, scalings, shears and shifts are what the
 model needs to see. Doing it for the whole batch at once keeps it off the
-Python per-sample path.
+Python per-sample path. ``augment_batch`` adds what the full preset uses
+beyond that: elastic distortion (``elastic.py``) in the same resampling, and
+bolder strokes (a 3×3 max filter) or thinner ones (the mean with a 3×3 min filter:
+a full erosion would erase MNIST's two-pixel strokes).
 """
 
 from __future__ import annotations
@@ -14,10 +17,39 @@ import torch
 import torch.nn.functional as F
 
 from digitkit.train.config import TrainConfig
+from digitkit.train.elastic import displacement
 
 
 def random_affine(images: torch.Tensor, cfg: TrainConfig, generator: torch.Generator | None = None) -> torch.Tensor:
     """images: (N, 1, H, W) float, background 0. Returns a transformed copy."""
+    grid = _affine_grid(images, cfg, generator)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def augment_batch(images: torch.Tensor, cfg: TrainConfig, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Affine, then (per ``cfg``) elastic distortion and stroke width; with those off, exactly ``random_affine``."""
+    if cfg.elastic_share <= 0 and cfg.stroke_share <= 0:
+        return random_affine(images, cfg, generator)
+    n, _, size, _ = images.shape
+    dev = images.device
+    grid = _affine_grid(images, cfg, generator)
+    if cfg.elastic_share > 0:
+        chosen = (torch.rand(n, generator=generator, device=dev) < cfg.elastic_share).float().view(n, 1, 1, 1)
+        field = displacement(n, size, cfg.elastic_alpha, cfg.elastic_sigma, generator, dev)
+        grid = grid + chosen * field * (2 / size)  # pixels -> normalised coordinates
+    out = F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    if cfg.stroke_share > 0:
+        pick = torch.rand(n, generator=generator, device=dev)
+        bolder = (pick < cfg.stroke_share / 2).view(n, 1, 1, 1)
+        thinner = ((pick >= cfg.stroke_share / 2) & (pick < cfg.stroke_share)).view(n, 1, 1, 1)
+        dilated = F.max_pool2d(out, 3, stride=1, padding=1)
+        eroded = -F.max_pool2d(-out, 3, stride=1, padding=1)
+        out = torch.where(bolder, dilated, torch.where(thinner, (out + eroded) / 2, out))
+    return out
+
+
+def _affine_grid(images: torch.Tensor, cfg: TrainConfig, generator: torch.Generator | None) -> torch.Tensor:
+    """The sampling grid of a random rotation, shear, scale and shift per image."""
     n, _, height, _ = images.shape
     dev = images.device
 
@@ -38,5 +70,4 @@ def random_affine(images: torch.Tensor, cfg: TrainConfig, generator: torch.Gener
         ],
         dim=1,
     )
-    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
-    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    return F.affine_grid(theta, list(images.shape), align_corners=False)

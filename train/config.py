@@ -27,6 +27,15 @@ class TrainConfig:
     scale: tuple[float, float] = (0.9, 1.1)
     shift_px: float = 2.0
     shear_deg: float = 8.0
+    # writing styles MNIST lacks (issue #12; docs/styles.md), all off unless a preset turns them on:
+    # elastic distortion (Simard et al. 2003: alpha 34, sigma 4 px, their best on 28x28 MNIST) of this share of images
+    elastic_share: float = 0.0
+    elastic_alpha: float = 34.0
+    elastic_sigma: float = 4.0
+    stroke_share: float = 0.0  # share of images drawn bolder or thinner (half each; augment.augment_batch)
+    style_per_variant: int = 0  # stroke-drawn digits per style variant added to the training set (train/styles.py)
+    mnist_style_per_digit: int = 0  # MNIST 0s, 1s and 7s each given a slash, flag or crossbar (train/mnist_styles.py)
+    style_seed: int = 12
     seed: int = 0
     subset: int | None = None  # train on the first N images only (tests)
     extra: dict = field(default_factory=dict)
@@ -45,8 +54,34 @@ PRESETS: dict[str, TrainConfig] = {
     "quick": TrainConfig(),
     # the shipped digitkit-cnn: depthwise-separable, 37,738 parameters; 99.72 % after 30 epochs. onnxruntime runs it
     # over 8x faster than PyTorch eager at batch 1, which no dense CNN of this accuracy reached here
-    "full": TrainConfig(arch="tiny", widths=(32, 64, 128), dropout=0.1, epochs=30, max_lr=6e-3, weight_decay=1e-4),
-    "tiny": TrainConfig(arch="tiny", widths=(16, 32, 48), epochs=15, max_lr=6e-3, weight_decay=1e-4),
+    # issue #12: plus the writing styles MNIST lacks (12,600 drawn digits, 4,500 MNIST 0/1/7s given a slash, flag or
+    # crossbar; elastic distortion on half the images, bolder/thinner strokes on a fifth). The style shares are set
+    # by the literature (Simard 2003) and by eye, not tuned on any evaluation set; 20 epochs of the larger set are
+    # a little under the steps of the 30 epochs of MNIST alone that reached 99.72 %. The models shipped now were
+    # trained before this (MNIST only: full 30 epochs, tiny 15); `make ship` retrains with what is below
+    "full": TrainConfig(
+        arch="tiny",
+        widths=(32, 64, 128),
+        dropout=0.1,
+        epochs=20,
+        max_lr=6e-3,
+        weight_decay=1e-4,
+        elastic_share=0.5,
+        stroke_share=0.2,
+        style_per_variant=700,
+        mnist_style_per_digit=1500,
+    ),
+    "tiny": TrainConfig(
+        arch="tiny",
+        widths=(16, 32, 48),
+        epochs=12,
+        max_lr=6e-3,
+        weight_decay=1e-4,
+        elastic_share=0.5,
+        stroke_share=0.2,
+        style_per_variant=700,
+        mnist_style_per_digit=1500,
+    ),
     # the dense CNN shipped before (167,722 parameters, 99.67 %; batch-1 onnxruntime int8 7.7x eager)
     "dense": TrainConfig(widths=(32, 64, 96), head="flat", dropout=0.25, epochs=20, max_lr=3e-3),
     "smoke": TrainConfig(epochs=2, subset=6000),

@@ -110,6 +110,10 @@ def run_study(options: StudyOptions) -> dict[str, Any]:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
 
+    from digitkit.train.study.foreign import cross_dataset
+
+    with threadpool_limits(options.threads):
+        foreign = cross_dataset(models, options.work, options.threads)  # USPS and Semeion; {} without ../shared
     results = {
         "quick": options.quick,
         "train_images": n_train,
@@ -119,6 +123,7 @@ def run_study(options: StudyOptions) -> dict[str, Any]:
         "wall_seconds_training_and_evaluation": time.time() - started,
         "machine": _machine(),
         "models": models,
+        "foreign": foreign,
     }
     search = options.out / "svm_search.json"
     if search.exists():

@@ -1,0 +1,128 @@
+"""The writing-style training data (issue #12): drawn variants, MNIST digits given a flag/bar/slash, elastic
+distortion, the preset hook, and the per-style table of the shipped models."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from digitkit.train import style_table
+from digitkit.train.augment import augment_batch, random_affine
+from digitkit.train.config import preset
+from digitkit.train.elastic import displacement
+from digitkit.train.mnist_styles import with_crossbar, with_flag, with_slash
+from digitkit.train.strokes import VARIANTS
+from digitkit.train.style_data import with_style_digits
+from digitkit.train.styles import HELD_OUT_PENS, TRAINING_PENS, style_digits
+
+# Issue #12's goal for the shipped models: every drawn variant read right at least this often.
+STYLE_GOAL = 0.95
+
+
+def test_every_variant_is_drawn_and_found_by_the_runtime():
+    styles = style_digits(3, seed=5)
+    assert styles.images.shape == (3 * len(VARIANTS), 28, 28) and styles.images.dtype == np.uint8
+    for index, name in enumerate(styles.names):
+        mine = styles.variants == index
+        assert mine.sum() == 3, name
+        assert (styles.labels[mine] == VARIANTS[name][0]).all()
+    # as to_mnist makes them: the ink fits 20x20 and the core is at full white
+    rows, cols = np.nonzero(styles.images.max(axis=0) > 0)
+    assert rows.min() >= 1 and cols.min() >= 1 and styles.images.max(axis=(1, 2)).min() == 255
+
+
+def test_style_digits_are_seeded():
+    a, b = style_digits(2, seed=1), style_digits(2, seed=1)
+    assert np.array_equal(a.images, b.images)
+    assert not np.array_equal(a.images, style_digits(2, seed=2).images)
+    held_out = style_digits(2, seed=1, pens=HELD_OUT_PENS)
+    assert HELD_OUT_PENS != TRAINING_PENS and not np.array_equal(a.images, held_out.images)
+
+
+def _stem(height: int = 80) -> np.ndarray:
+    picture = np.zeros((160, 160), np.uint8)
+    picture[40 : 40 + height, 76:84] = 255
+    return picture
+
+
+def test_flag_rises_from_the_left_to_the_top_of_the_stem():
+    stem = _stem()
+    flagged = with_flag(stem, np.random.default_rng(0))
+    added = (flagged > 128) & (stem == 0)
+    ys, xs = np.nonzero(added)
+    assert added.sum() > 100
+    assert xs.max() < 90 and xs.min() < 60  # to the left of the stem (its round cap aside), reaching away from it
+    assert ys.min() <= 45 and ys.max() < 40 + 80 * 0.6  # from the top, not below 60 % of the height
+
+
+def test_crossbar_crosses_the_stem_and_slash_passes_the_box():
+    stem = _stem()
+    barred = with_crossbar(stem, np.random.default_rng(0))
+    ys, xs = np.nonzero((barred > 128) & (stem == 0))
+    assert xs.min() < 76 and xs.max() > 84 and 40 + 80 * 0.4 < ys.mean() < 40 + 80 * 0.65
+    slashed = with_slash(stem, np.random.default_rng(0))
+    ys, xs = np.nonzero(slashed > 128)
+    assert ys.max() >= 119 and ys.min() <= 40  # bottom-left to top-right, at least corner to corner
+
+
+def test_elastic_field_has_simards_scale():
+    field = displacement(256, 28, alpha=34.0, sigma=4.0, generator=torch.Generator().manual_seed(0))
+    assert field.shape == (256, 28, 28, 2)
+    mean_shift = float(field.abs().mean())
+    assert 0.5 < mean_shift < 2.0  # pixels: bends strokes, does not scramble them
+    assert float(displacement(4, 28, alpha=0.0, sigma=4.0).abs().max()) == 0.0
+
+
+def test_augment_batch_is_random_affine_with_styles_off_and_differs_with_them_on():
+    images = torch.rand(16, 1, 28, 28)
+    quick = preset("quick")
+    plain = random_affine(images, quick, torch.Generator().manual_seed(3))
+    assert torch.equal(augment_batch(images, quick, torch.Generator().manual_seed(3)), plain)
+    styled = augment_batch(images, preset("full"), torch.Generator().manual_seed(3))
+    assert styled.shape == images.shape and not torch.allclose(styled, plain)
+
+
+def test_full_presets_train_on_styles_and_quick_does_not():
+    for name in ("full", "tiny"):
+        cfg = preset(name)
+        assert cfg.style_per_variant > 0 and cfg.mnist_style_per_digit > 0 and cfg.elastic_share > 0
+    quick = preset("quick")
+    assert quick.style_per_variant == quick.mnist_style_per_digit == 0 and quick.elastic_share == 0
+
+
+def test_training_set_grows_by_the_preset_style_digits():
+    rng = np.random.default_rng(0)
+    images = torch.from_numpy(rng.integers(0, 2, (40, 28, 28), dtype=np.uint8) * 255)
+    images[:, :4] = 0  # keep a border of paper
+    labels = torch.arange(40) % 10
+    cfg = dataclasses.replace(preset("full"), style_per_variant=1, mnist_style_per_digit=0)
+    grown, grown_labels = with_style_digits(images, labels, cfg)
+    assert torch.equal(grown[:40], images) and len(grown) == 40 + len(VARIANTS) == len(grown_labels)
+    assert sorted(grown_labels[40:].tolist()) == sorted(d for d, _ in VARIANTS.values())
+    off = dataclasses.replace(cfg, style_per_variant=0)
+    assert with_style_digits(images, labels, off)[0] is images
+
+
+def test_style_table_names_every_variant(capsys):
+    assert style_table.main(["--per-variant", "2"]) == 0
+    out = capsys.readouterr().out
+    for name in VARIANTS:
+        assert f"| {name} | 2 |" in out
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the shipped digitkit-cnn predates the style data (European 1 read right 60 %, slashed 0 86 %); "
+    "passes once `make ship` ships a model of the current full preset",
+)
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_shipped_cnn_reads_every_style(precision):
+    from digitkit.runtime.recognizer import Recognizer
+
+    recognizer = Recognizer(precision=precision, guard=False)
+    rows = style_table.style_table(recognizer.classify_mnist, style_table.held_out_styles(40))
+    weak = {r["variant"]: r["read_right"] for r in rows if r["read_right"] < STYLE_GOAL}
+    assert not weak, f"styles read right under {STYLE_GOAL:.0%}: {weak}"
