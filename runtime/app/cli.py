@@ -18,6 +18,16 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
+    if not 0.0 <= value <= 86400.0:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be between 0 and 86400 seconds (got {text})")
+    return value
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "app",
@@ -42,7 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-frames", type=positive_int, default=None, help="stop after this many frames (camera/video)")
     p.add_argument(
         "--retry-for",
-        type=float,
+        type=_seconds,
         default=None,
         metavar="SECONDS",
         help="how long to retry a lost camera before giving up (default: 10 s headless, forever with a window)",
