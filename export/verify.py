@@ -34,7 +34,7 @@ from digitkit.export.evaluation import (
     summary,
 )
 from digitkit.runtime.errors import DigitkitError
-from digitkit.runtime.files import atomic_write_json, sha256_file
+from digitkit.runtime.files import atomic_write_json, remove_stale_temporaries, sha256_file
 from digitkit.train.mnist import load_mnist
 
 TORCH_MIN_AGREEMENT = 1.0
@@ -166,7 +166,9 @@ def verify_model(
 
     report["passed"] = all(c["ok"] for c in checks)
     if write_report:
-        atomic_write_json(report_path(model_path), report)
+        target = report_path(model_path)
+        remove_stale_temporaries(target.parent, target.name)  # left by a verify that was killed while writing
+        atomic_write_json(target, report)
     failed = [c for c in checks if not c["ok"]]
     if failed:
         what = "; ".join(f"{c['check']}: {c['value']} (needs {c['threshold']})" for c in failed)

@@ -80,3 +80,21 @@ def sha256_file(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def remove_stale_temporaries(folder: str | os.PathLike[str], name: str = "*", older_than_s: float = 60.0) -> list[Path]:
+    """Remove the temporary files ``atomic_open`` left in ``folder`` for ``name`` (a glob) when a process was killed.
+
+    Only files older than ``older_than_s`` go: a write in progress in another process takes milliseconds,
+    so a minute-old temporary file is one nobody will finish. Returns what was removed.
+    """
+    import time
+
+    removed = []
+    limit = time.time() - older_than_s
+    for path in Path(folder).glob(f".{name}.*.tmp"):
+        with contextlib.suppress(OSError):
+            if path.is_file() and path.stat().st_mtime < limit:
+                path.unlink()
+                removed.append(path)
+    return removed

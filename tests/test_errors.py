@@ -223,6 +223,21 @@ def test_data_removes_the_temporary_file_of_a_killed_run(tmp_path, mnist):
     assert any("left by a run that was stopped" in m for m in messages)
 
 
+def test_a_killed_saves_temporary_file_is_removed_by_the_next_save(capsys, tmp_path, monkeypatch):
+    folder = tmp_path / "drawings"
+    folder.mkdir()
+    stale = folder / ".1_20260101-000000-000000.png.k1ll3d.tmp"
+    stale.write_bytes(b"half a png")
+    os.utime(stale, (time.time() - 3600, time.time() - 3600))
+    fresh = folder / ".2_20260101-000000-000000.png.live.tmp"  # another app writing right now: left alone
+    fresh.write_bytes(b"being written")
+    monkeypatch.setattr(sys, "stdin", _Lines(DRAW_AND_SAVE))
+    code, _, _ = cli(capsys, "app", "--headless", "--save-dir", str(folder), "--log", os.devnull)
+    assert code == 0
+    names = sorted(p.name for p in folder.iterdir())
+    assert len(names) == 2 and names[0] == fresh.name and names[1].startswith("1_") and names[1].endswith(".png")
+
+
 def test_export_onto_a_full_disk_writes_nothing(capsys, tmp_path, checkpoint, monkeypatch, mnist):
     from digitkit.export import mobile
 

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from digitkit.runtime.errors import DigitkitError
-from digitkit.runtime.files import atomic_write_bytes
+from digitkit.runtime.files import atomic_write_bytes, remove_stale_temporaries
 
 from .canvas import Canvas
 from .events import EventLog, prediction_event
@@ -58,6 +58,7 @@ class DrawSession:
         self.message = ""
         self.events = 0  # prediction events so far (the log's frame counter)
         self.saved: list[Path] = []
+        self._swept = False  # stale temporary files of the save folder removed yet
         self.save_errors: list[str] = []  # saves that failed, for the exit code and the last word of a headless run
         self.dirty = True  # the screen needs redrawing
         self._last_live = 0.0
@@ -214,6 +215,9 @@ class DrawSession:
         ok, png = cv2.imencode(".png", self.canvas.render())
         if not ok:  # pragma: no cover - encoding a uint8 array does not fail
             raise DigitkitError("could not encode the drawing as PNG")
+        if not self._swept:  # a save of an app that was killed mid-write left its temporary file here
+            remove_stale_temporaries(self.save_dir, "*.png")
+            self._swept = True
         try:
             atomic_write_bytes(path, png.tobytes())
         except OSError as exc:  # a read-only folder, a full disk: said on screen, in the log and in the exit code
