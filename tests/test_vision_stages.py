@@ -256,6 +256,15 @@ def test_a_wedge_of_table_in_a_corner_is_not_writing():
     assert len(page.digits) == 1 and page.digits[0].box[0] > 150
 
 
+def test_a_bold_digit_running_into_a_corner_is_writing():
+    """Unlike a wedge of table, a bold 7 whose stroke runs into a corner meets the frame only for a stretch."""
+    picture = _paper(112, 112)  # the size of an MNIST digit enlarged (robustness "thick strokes")
+    cv2.line(picture, (14, 30), (84, 30), 30, 16)
+    cv2.line(picture, (84, 30), (0, 111), 30, 16)
+    page = find_rows(picture)
+    assert len(page.digits) == 1 and page.digits[0].box[3] > 80
+
+
 @pytest.mark.parametrize("stretch", [1.0, 1.3, 1.6])
 def test_digits_drawn_wide_in_pen_strokes_are_never_split(recognizer, stretch):
     """Every digit drawn with the app's pen strokes, up to 1.6 times as wide as tall, reads as one digit."""

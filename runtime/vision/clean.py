@@ -41,6 +41,9 @@ EDGE_GAP = 0.015
 # ... or a wedge of table in a corner, which fills at least this share of its box (a triangle: 0.4-0.5 in
 # benchmarks/robustness.py "sheet on a table"; a digit drawn into a corner fills far less).
 WEDGE_FILL = 0.3
+# ... and lies on the frame along this share of its length (wedges there: 0.61-0.74; a bold 7 touching a corner of
+# MNIST "thick strokes" #141: 0.24).
+WEDGE_ON_FRAME = 0.5
 # A single-digit picture's pieces are one digit's when their ink covers this share of the box around them all
 # (a blurred 1 broken in pieces: ~10 %; dust scattered over a blank sheet: < 0.1 %).
 DENSE = 0.02
@@ -139,11 +142,23 @@ def _table_around(pieces: Pieces) -> np.ndarray:
     # the threshold takes all of it, a triangle filling about half its box (the surround test cannot see it: the
     # table beyond it is outside the picture). A digit drawn large into a corner is strokes: screen/frozen599_02
     # fills 12 % of its box.
+    # It lies on the frame along most of its length; a bold digit touching a corner meets the frame for a stretch.
+    labels = pieces.labels
+    on_side = np.maximum(_on(labels[:, 0], pieces.count), _on(labels[:, -1], pieces.count))
+    on_end = np.maximum(_on(labels[0], pieces.count), _on(labels[-1], pieces.count))
+    along = ((h >= FRAME * height) & (on_side >= WEDGE_ON_FRAME * h)) | (
+        (w >= FRAME * width) & (on_end >= WEDGE_ON_FRAME * w)
+    )
     filled = pieces.area >= WEDGE_FILL * np.maximum(1, w * h)
-    corner = ((left | right) & (top | bottom)) & ((h >= FRAME * height) | (w >= FRAME * width)) & filled
+    corner = (left | right) & (top | bottom) & along & filled
     table = (sides >= 3) | upright_strip | level_strip | corner
     table[0] = False
     return table
+
+
+def _on(rim: np.ndarray, count: int) -> np.ndarray:
+    """Per piece: how many of the picture's outermost row or column pixels ``rim`` it holds."""
+    return np.bincount(rim, minlength=count)
 
 
 def odd_sizes(boxes: list[Box], ink: list[float], levels: list[float], one_digit: bool = False) -> list[bool]:

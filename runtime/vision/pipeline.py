@@ -92,7 +92,9 @@ def _read(grey: np.ndarray, classify: Classify | None, one_digit: bool = False) 
     pieces = find_pieces(binarised)
     wider = window_for(writing_height(binarised, pieces, one_digit), binarised.window, max(binarised.mask.shape))
     if wider is not None:  # large writing: its strokes may be wider than the first window could see whole
-        binarised = without_printed_lines(binarise(grey, binarised.dark_ink, wider, binarised.noise), binarised.printed)
+        wide = binarise(grey, binarised.dark_ink, wider, binarised.noise)
+        # the narrower first window sees thin printed lines best: where it found none, there are none
+        binarised = wide if binarised.printed is None else without_printed_lines(wide, binarised.printed)
         pieces = find_pieces(binarised)
     groups, group_boxes, ink, levels = _candidates(binarised, pieces)
     odd = odd_sizes(group_boxes, ink, levels, one_digit)
