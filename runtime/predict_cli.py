@@ -97,7 +97,8 @@ def _predict(args: argparse.Namespace) -> int:
             failed += 1
             results.append({"file": str(path), "error": str(exc)})
             if not args.json:
-                print(f"{path}: error: {exc}", file=sys.stderr)
+                message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"  # the file named once
+                print(f"digitkit predict: error: {message}", file=sys.stderr)
             continue
         top = prediction.top(args.top) if prediction.mnist is not None else []
         entry = {
