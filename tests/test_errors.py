@@ -302,6 +302,21 @@ def test_a_video_cut_midway_says_frames_are_missing(capsys, cut_video):
 
 
 # -- a message instead of a traceback ------------------------------------------------------------
+def test_a_write_onto_a_full_disk_names_the_target_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    from digitkit.runtime import files
+    from digitkit.runtime.cli import _describe_os_error
+
+    def full_disk(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files.os, "fsync", full_disk)
+    target = tmp_path / "checkpoint.pt"
+    with pytest.raises(OSError) as caught:
+        files.atomic_write_bytes(target, b"weights")
+    assert _describe_os_error(caught.value) == f"{target}: No space left on device"
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     "args, option",
     [
