@@ -136,6 +136,15 @@ def test_nan_weights_in_the_app_log_no_digit(capsys, tmp_path, nan_model, monkey
     assert not log.exists() or log.read_text() == ""
 
 
+def test_nan_weights_on_a_video_stop_the_app_instead_of_reading_nothing(capsys, tmp_path, nan_model, cut_video):
+    log = tmp_path / "events.jsonl"
+    code, _, err = cli(
+        capsys, "app", "--headless", "--source", str(cut_video), "--model", str(nan_model), "--log", str(log)
+    )
+    assert code == EXIT_FAILURE and "non-finite" in one_line(err)
+    assert not log.exists() or log.read_text() == ""
+
+
 def test_flipped_bytes_in_a_checkpoints_weights_are_refused(capsys, tmp_path, checkpoint):
     torch = pytest.importorskip("torch")
     state = torch.load(checkpoint, weights_only=True)

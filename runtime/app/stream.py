@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from digitkit.runtime.errors import DigitkitError
+from digitkit.runtime.recognizer import ModelError
 
 from .events import EventLog, prediction_event
 from .frames import FrameResult, process_frame
@@ -92,6 +93,8 @@ class StreamSession:
             return None
         try:
             result = process_frame(item.image, self.models.recognizer, min_confidence=self.min_confidence)
+        except ModelError:  # the model itself is broken (NaN weights...): no frame can be read, stop with its error
+            raise
         except DigitkitError as exc:  # a frame the runtime cannot read: say so, keep going
             self.message = f"bad frame: {exc}"
             self.totals.messages += 1
