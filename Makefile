@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN ?= runs/quick
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-fast lint gui-deps study bench ship clean
+.PHONY: setup run test test-fast lint gui-deps study bench ship clean edge-check device-profile
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,24 @@ ship: setup
 	$(BIN)/digitkit verify runtime/models/digitkit-cnn.onnx runtime/models/digitkit-cnn.int8.onnx \
 		--checkpoint runs/full/checkpoint.pt --min-accuracy 0.9965 --max-int8-drop 0.10 \
 		--model-card runtime/models/MODEL_CARD.md
+
+# The runtime on linux/aarch64 under QEMU (docs/edge.md): installed as a device user would, `digitkit predict`
+# and `read` on pictures, and the models' logits on all 10,000 MNIST test digits against this x86 host, fp32 and
+# int8. Needs root and apt-get (qemu-user-static, debootstrap); the arm64 root and wheels are cached in EDGE_CACHE.
+EDGE_CACHE ?= /var/cache/digitkit-edge
+edge-check: setup
+	EDGE_CACHE=$(EDGE_CACHE) HOST_PY=$(BIN)/python edge/check.sh  # its log: $(EDGE_CACHE)/edge-check.log
+
+# Cold start, peak RSS and installed size of fresh installs side by side (plain, headless, desktop), and each
+# model file's size and batch-1 cost; writes benchmarks/results/device_profile.{md,json}
+PROFILE_VENVS ?= /tmp/digitkit-profile
+device-profile: setup
+	rm -rf $(PROFILE_VENVS) && mkdir -p $(PROFILE_VENVS)
+	$(PYTHON) -m venv $(PROFILE_VENVS)/model && $(PROFILE_VENVS)/model/bin/pip install -q .
+	$(PYTHON) -m venv $(PROFILE_VENVS)/headless && $(PROFILE_VENVS)/headless/bin/pip install -q ".[headless]"
+	$(PYTHON) -m venv $(PROFILE_VENVS)/desktop && $(PROFILE_VENVS)/desktop/bin/pip install -q ".[app]"
+	$(BIN)/python -m digitkit.benchmarks.device_profile --out benchmarks/results \
+		--venv headless=$(PROFILE_VENVS)/headless --venv desktop=$(PROFILE_VENVS)/desktop --venv model-only=$(PROFILE_VENVS)/model
 
 clean:
 	rm -rf runs .pytest_cache
