@@ -42,6 +42,9 @@ DEFAULT_MIN_CONFIDENCE = 0.5
 # crossed 7, digits filmed by a webcam) often scores 0.05-0.5: multiplying that in refused 3-11 % of the digits of
 # tests/test_app_webcam.py. A picture on its own (predict, predict_batch) keeps the full product.
 PAGE_GUARD_SURE = 0.05
+# ... provided the page has another crop at least this digit-like (the guard's P(digit)): a picture of letters has
+# none (letters of nondigits.letter: 88 % read as digits with the veto alone, see the real-pictures issue's note).
+PAGE_VOUCHES = 0.5
 
 PROVIDER_NAMES = {
     "cpu": "CPUExecutionProvider",
@@ -187,12 +190,16 @@ class Recognizer:
         batch = np.stack(found) if found else np.empty((0, 28, 28), np.float32)
         probs = self.classify_mnist(batch)
         digit_like = self.digit_likeness(batch)
+        # the page vouches for a crop when another crop on it is surely a digit; a lone mark, or marks none of
+        # which is (a word, a letter broken in pieces), are judged each on its own, as ``predict`` judges
+        sure = int(np.count_nonzero(digit_like >= PAGE_VOUCHES))
         out, k = [], 0
         for d in digits:
             if d is None:
                 out.append(Prediction(None, 0.0, np.zeros(10, np.float32), None, "no digit"))
                 continue
-            out.append(self._decide(probs[k], float(digit_like[k]), d, on_page))
+            vouched = on_page and sure - int(digit_like[k] >= PAGE_VOUCHES) >= 1
+            out.append(self._decide(probs[k], float(digit_like[k]), d, vouched))
             k += 1
         return out
 
