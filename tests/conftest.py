@@ -1,4 +1,9 @@
-"""Shared fixtures: the real MNIST set and the real foreign handwriting in ../shared."""
+"""Shared fixtures: the real MNIST set, and ../shared (foreign data, evaluations only).
+
+Core behaviour is tested with the shipped models and pictures the tests draw; ../shared (USPS, Semeion,
+photos, the ONNX Model Zoo's MNIST files) only adds evaluations on foreign data, which skip without it.
+DIGITKIT_SHARED points elsewhere (``DIGITKIT_SHARED=/nonexistent`` runs the suite as a fresh clone would).
+"""
 
 from __future__ import annotations
 
@@ -31,7 +36,7 @@ def mnist_test_u8(mnist) -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     if not SHARED.is_dir():
-        pytest.skip(f"{SHARED} not present")
+        pytest.skip(f"evaluation on foreign data: {SHARED} (../shared, not part of the repo) is not present")
     return SHARED
 
 

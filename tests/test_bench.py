@@ -8,7 +8,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from conftest import ZOO_MODEL
+from foreign_models import foreign_model
 
 import digitkit.benchmarks
 from digitkit.benchmarks.backends import BASELINE, all_backends, cuda_unavailable_reason
@@ -220,10 +220,11 @@ def test_without_the_train_extra_the_runtime_backends_still_run(monkeypatch, sma
     assert rows and all(r["speedup_vs_eager"] is None for r in rows), "no baseline, no made-up ratio"
 
 
-def test_baseline_without_checkpoint_is_rebuilt_from_the_onnx_weights(shared_dir, tmp_path):
-    """The zoo model: no checkpoint, batch 1 only; the eager baseline is rebuilt from its weights."""
-    out = tmp_path / "zoo"
-    argv = ["bench", "--quick", "--model", str(ZOO_MODEL), "--backends", f"onnxruntime-cpu-fp32,{BASELINE}"]
+def test_baseline_without_checkpoint_is_rebuilt_from_the_onnx_weights(tmp_path):
+    """A third-party-style model: no checkpoint, batch 1 only; the eager baseline is rebuilt from its weights."""
+    out = tmp_path / "foreign"
+    model = foreign_model(tmp_path / "foreign.onnx", batch_one=True)
+    argv = ["bench", "--quick", "--model", str(model), "--backends", f"onnxruntime-cpu-fp32,{BASELINE}"]
     assert main([*argv, "--no-cold-start", "--no-pipeline", "--no-plots", "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
     eager = {e["backend"]: e for e in results["backends"] if e["model"] == "cnn"}[BASELINE]
@@ -260,19 +261,26 @@ def test_bad_options_get_one_line_errors(small_model, tmp_path, capsys):
     assert "unknown backend" in err and "onnxruntime-cpu-fp32" in err and "Traceback" not in err
 
 
-def test_rebuilt_torch_module_matches_onnxruntime_on_the_zoo_model(shared_dir):
+@pytest.mark.parametrize("foreign", [False, True], ids=["shipped", "foreign"])
+def test_rebuilt_torch_module_matches_onnxruntime(tmp_path, foreign):
+    """The shipped CNN, and a third-party-style file (normalisation in the graph, batch 1, pixels 0..255)."""
     import onnxruntime
 
     from digitkit.benchmarks.inputs import digit_batch
     from digitkit.benchmarks.onnx_to_torch import torch_from_onnx
+    from digitkit.runtime.recognizer import shipped_model_path
 
-    module = torch_from_onnx(ZOO_MODEL)
-    session = onnxruntime.InferenceSession(str(ZOO_MODEL), providers=["CPUExecutionProvider"])
+    path = shipped_model_path("cnn", "fp32")
+    if foreign:
+        path = foreign_model(tmp_path / "foreign.onnx", batch_one=True, pixels_0_255=True)
+    module = torch_from_onnx(path)
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
     for image in digit_batch(5, seed=2)[0]:
-        x = image[None, None].astype(np.float32)
+        x = image[None, None].astype(np.float32) * (255 if foreign else 1)
         with torch.inference_mode():
             ours = module(torch.from_numpy(x)).numpy()
-        np.testing.assert_allclose(ours, session.run(None, {"Input3": x})[0], atol=1e-3)
+        np.testing.assert_allclose(ours, session.run(None, {name: x})[0], atol=1e-3)
 
 
 def test_shipped_models_are_found_with_sizes_and_accuracy():

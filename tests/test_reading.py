@@ -5,15 +5,15 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from conftest import ZOO_MODEL
 
 from digitkit.runtime.reading import NumberReading, read_number
 from digitkit.runtime.recognizer import Recognizer
 
 
 @pytest.fixture(scope="module")
-def recognizer(shared_dir):
-    return Recognizer(ZOO_MODEL, threads=1, min_confidence=0.0, guard=False)
+def recognizer():
+    """The shipped model as users get it."""
+    return Recognizer(threads=1)
 
 
 def _write_number(digits: list[np.ndarray], rows: int = 1, gap: int = 30, touch: bool = False) -> np.ndarray:
@@ -70,8 +70,8 @@ def test_no_digits(recognizer):
     assert reading.text == "" and reading.digits == [] and not reading.complete
 
 
-def test_unsure_digits_read_as_question_marks(shared_dir, mnist_test_u8):
-    strict = Recognizer(ZOO_MODEL, threads=1, guard=False)
+def test_unsure_digits_read_as_question_marks(mnist_test_u8):
+    strict = Recognizer(threads=1)
     strict.min_confidence = 1.1  # nothing is that sure
     reading = read_number(_write_number(_pick(mnist_test_u8, "12")), strict)
     assert reading.text == "??" and not reading.complete

@@ -7,6 +7,7 @@ import logging
 import numpy as np
 import pytest
 from conftest import ZOO_MODEL, ZOO_MODEL_BATCH
+from foreign_models import foreign_model
 
 from digitkit.runtime.errors import DigitkitError
 from digitkit.runtime.recognizer import (
@@ -35,8 +36,23 @@ def shipped():
 
 
 @pytest.fixture(scope="module")
-def zoo(shared_dir):
-    return Recognizer(ZOO_MODEL, threads=1, min_confidence=0.0, guard=False)
+def foreign_files(tmp_path_factory):
+    """Third-party-style files: batch 1 with pixels 0..255 (as the zoo's opset-7 model), and a plain one."""
+    folder = tmp_path_factory.mktemp("foreign")
+    return (
+        foreign_model(folder / "batch-one-0-255.onnx", batch_one=True, pixels_0_255=True),
+        foreign_model(folder / "plain.onnx"),
+    )
+
+
+@pytest.fixture(scope="module")
+def foreign(foreign_files):
+    return Recognizer(foreign_files[0], threads=1, min_confidence=0.0, guard=False)
+
+
+@pytest.fixture(scope="module")
+def plain_model(foreign_files):
+    return foreign_files[1]
 
 
 @pytest.fixture(scope="module")
@@ -45,31 +61,43 @@ def test_digits(mnist_test_u8):
     return images[:1000], labels[:1000]
 
 
-def test_zoo_model_batch_one_only_is_looped(zoo, test_digits):
+def test_a_batch_one_only_model_is_looped(foreign, test_digits):
     images, labels = test_digits
-    assert zoo._batch_one  # its input is declared [1, 1, 28, 28]
-    probs = zoo.classify_mnist(images[:300].astype(np.float32) / 255)
+    assert foreign._batch_one  # its input is declared [1, 1, 28, 28]
+    probs = foreign.classify_mnist(images[:300].astype(np.float32) / 255)
     assert probs.shape == (300, 10) and np.allclose(probs.sum(axis=1), 1, atol=1e-4)
     assert np.mean(probs.argmax(axis=1) == labels[:300]) >= 0.97
 
 
-def test_zoo_metadata_is_read(zoo, shared_dir):
-    # opset-7 file says NominalRange_0_255 in its standard image metadata: fed 0..255, not 0..1
-    assert zoo.spec.pixel_scale == 255.0
-    other = Recognizer(ZOO_MODEL_BATCH, threads=1, guard=False)
+def test_standard_image_metadata_is_read(foreign, plain_model):
+    # NominalRange_0_255 in ONNX's standard image metadata (as the zoo's opset-7 file): fed 0..255, not 0..1
+    assert foreign.spec.pixel_scale == 255.0
+    other = Recognizer(plain_model, threads=1, guard=False)
     assert other.spec.pixel_scale == 1.0  # no metadata: the conventional defaults
 
 
-def test_both_zoo_files_agree(zoo, shared_dir, test_digits):
+def test_both_foreign_files_agree_with_the_shipped_model(foreign, plain_model, test_digits):
     x = test_digits[0][:50].astype(np.float32) / 255
+    other = Recognizer(plain_model, threads=1, guard=False)
+    shipped = Recognizer(threads=1, guard=False)
+    assert np.array_equal(foreign.classify_mnist(x).argmax(1), other.classify_mnist(x).argmax(1))
+    np.testing.assert_allclose(foreign.classify_mnist(x), shipped.classify_mnist(x), atol=1e-4)
+
+
+def test_the_real_zoo_files_load_and_agree(shared_dir, test_digits):
+    """The ONNX Model Zoo's MNIST files themselves (../shared): opset 7 with metadata, opset 8 without."""
+    zoo = Recognizer(ZOO_MODEL, threads=1, guard=False)
     other = Recognizer(ZOO_MODEL_BATCH, threads=1, guard=False)
+    assert zoo._batch_one and zoo.spec.pixel_scale == 255.0 and other.spec.pixel_scale == 1.0
+    x = test_digits[0][:300].astype(np.float32) / 255
     assert np.array_equal(zoo.classify_mnist(x).argmax(1), other.classify_mnist(x).argmax(1))
+    assert np.mean(zoo.classify_mnist(x).argmax(1) == test_digits[1][:300]) >= 0.97
 
 
-def test_predict_pictures_with_a_third_party_model(zoo, test_digits):
+def test_predict_pictures_with_a_third_party_model(foreign, test_digits):
     images, labels = test_digits
     pictures = [255 - np.kron(x, np.ones((4, 4), np.uint8)) for x in images[:200]]  # black on white, 112×112
-    predictions = zoo.predict_batch(pictures)
+    predictions = foreign.predict_batch(pictures)
     assert np.mean([p.digit == y for p, y in zip(predictions, labels[:200], strict=True)]) >= 0.96
 
 
@@ -91,21 +119,21 @@ def test_fp32_and_int8_agree(test_digits):
     assert np.mean(fp32 == int8) >= 0.99
 
 
-def test_prediction_fields(zoo, test_digits):
-    p = zoo.predict(test_digits[0][0])
+def test_prediction_fields(foreign, test_digits):
+    p = foreign.predict(test_digits[0][0])
     assert isinstance(p, Prediction) and p.status == "ok" and p.digit == int(test_digits[1][0])
     assert p.probabilities.shape == (10,) and p.mnist.shape == (28, 28)
     assert p.confidence == pytest.approx(float(p.probabilities.max()))
     assert p.top(3)[0] == (p.digit, pytest.approx(p.confidence))
 
 
-def test_blank_picture_is_no_digit(zoo):
-    p = zoo.predict(np.full((100, 100), 255, np.uint8))
+def test_blank_picture_is_no_digit(foreign):
+    p = foreign.predict(np.full((100, 100), 255, np.uint8))
     assert p.status == "no digit" and p.digit is None and p.mnist is None and p.confidence == 0.0
 
 
-def test_min_confidence_refuses_instead_of_guessing(shared_dir, test_digits):
-    strict = Recognizer(ZOO_MODEL_BATCH, threads=1, min_confidence=0.999, guard=False)
+def test_min_confidence_refuses_instead_of_guessing(plain_model, test_digits):
+    strict = Recognizer(plain_model, threads=1, min_confidence=0.999, guard=False)
     predictions = strict.predict_batch(list(test_digits[0][:200]))
     unsure = [p for p in predictions if p.status == "not sure"]
     assert unsure, "some MNIST digit should fall under 99.9% confidence"
@@ -120,29 +148,29 @@ def test_default_min_confidence_is_a_probability():
     assert 0.0 < DEFAULT_MIN_CONFIDENCE < 1.0
 
 
-def test_predict_batch_keeps_order_and_blanks(zoo, test_digits):
+def test_predict_batch_keeps_order_and_blanks(foreign, test_digits):
     images, labels = test_digits
     batch = [images[0], np.zeros((28, 28), np.uint8), images[1]]
-    out = zoo.predict_batch(batch)
+    out = foreign.predict_batch(batch)
     assert [p.status for p in out] == ["ok", "no digit", "ok"]
     assert out[0].digit == labels[0] and out[2].digit == labels[1]
 
 
-def test_cpu_provider_and_threads(shared_dir):
-    r = Recognizer(ZOO_MODEL_BATCH, provider="cpu", threads=1, guard=False)
+def test_cpu_provider_and_threads():
+    r = Recognizer(provider="cpu", threads=1, guard=False)
     assert r.provider == "cpu" and r.threads == 1
 
 
-def test_auto_provider_logs_its_choice(shared_dir, caplog):
+def test_auto_provider_logs_its_choice(caplog):
     with caplog.at_level(logging.INFO, logger="digitkit.runtime"):
-        r = Recognizer(ZOO_MODEL_BATCH, guard=False)
+        r = Recognizer(guard=False)
     assert r.provider in ("cuda", "cpu")
     assert any(r.provider in rec.getMessage() and "cuda" in rec.getMessage() for rec in caplog.records)
 
 
-def test_unavailable_provider_is_a_clear_error(shared_dir):
+def test_unavailable_provider_is_a_clear_error():
     with pytest.raises(ProviderError, match="not available.*available: "):
-        Recognizer(ZOO_MODEL_BATCH, provider="tensorrt-imaginary", guard=False)
+        Recognizer(provider="tensorrt-imaginary", guard=False)
 
 
 def test_missing_model(tmp_path):
@@ -197,21 +225,21 @@ def test_a_well_shaped_generic_model_loads(tmp_path):
     assert r.classify_mnist(np.zeros((3, 28, 28), np.float32)).shape == (3, 10)
 
 
-def test_classify_mnist_checks_its_input(zoo):
+def test_classify_mnist_checks_its_input(foreign):
     with pytest.raises(DigitkitError, match="expects \\(N, 28, 28\\)"):
-        zoo.classify_mnist(np.zeros((2, 32, 32), np.float32))
+        foreign.classify_mnist(np.zeros((2, 32, 32), np.float32))
 
 
-def test_bad_arguments(shared_dir):
+def test_bad_arguments():
     with pytest.raises(DigitkitError, match="precision"):
-        Recognizer(ZOO_MODEL, precision="int4")
+        Recognizer(precision="int4")
     with pytest.raises(DigitkitError, match="threads"):
-        Recognizer(ZOO_MODEL, threads=0)
+        Recognizer(threads=0)
     with pytest.raises(DigitkitError, match="min_confidence"):
-        Recognizer(ZOO_MODEL, min_confidence=1.5)
+        Recognizer(min_confidence=1.5)
 
 
-def test_auto_falls_back_to_cpu_when_cuda_does_not_start(shared_dir, monkeypatch, caplog):
+def test_auto_falls_back_to_cpu_when_cuda_does_not_start(monkeypatch, caplog):
     """A CUDA build whose driver is missing: onnxruntime lists CUDA but the session runs on CPU."""
     import onnxruntime
 
@@ -219,7 +247,7 @@ def test_auto_falls_back_to_cpu_when_cuda_does_not_start(shared_dir, monkeypatch
         onnxruntime, "get_available_providers", lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"]
     )
     with caplog.at_level(logging.INFO, logger="digitkit.runtime"):
-        r = Recognizer(ZOO_MODEL_BATCH, guard=False)
+        r = Recognizer(guard=False)
     assert r.provider == "cpu"
     assert "cuda: failed to initialise" in r.provider_reason
     assert any("cuda: failed to initialise" in rec.getMessage() for rec in caplog.records)

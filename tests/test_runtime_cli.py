@@ -9,7 +9,6 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from conftest import ZOO_MODEL
 
 
 def _digitkit(*args: str) -> subprocess.CompletedProcess:
@@ -33,9 +32,9 @@ def pictures(tmp_path_factory, mnist_test_u8):
     return folder, paths, [int(v) for v in labels[:3]]
 
 
-def test_predict_prints_digit_and_confidence(shared_dir, pictures):
+def test_predict_prints_digit_and_confidence(pictures):
     _, paths, labels = pictures
-    out = _digitkit("predict", *map(str, paths), "--model", str(ZOO_MODEL), "--min-confidence", "0")
+    out = _digitkit("predict", *map(str, paths), "--min-confidence", "0")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
     assert len(lines) == 3
@@ -43,9 +42,9 @@ def test_predict_prints_digit_and_confidence(shared_dir, pictures):
         assert line.startswith(f"{path}: {label} (") and line.endswith("%)")
 
 
-def test_predict_json_and_top(shared_dir, pictures):
+def test_predict_json_and_top(pictures):
     _, paths, labels = pictures
-    out = _digitkit("predict", str(paths[0]), "--model", str(ZOO_MODEL), "--json", "--top", "3")
+    out = _digitkit("predict", str(paths[0]), "--json", "--top", "3")
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     result = doc["results"][0]
@@ -54,11 +53,9 @@ def test_predict_json_and_top(shared_dir, pictures):
     assert result["top"][0]["probability"] >= result["top"][1]["probability"]
 
 
-def test_predict_reports_bad_files_and_goes_on(shared_dir, pictures):
+def test_predict_reports_bad_files_and_goes_on(pictures):
     folder, paths, _ = pictures
-    out = _digitkit(
-        "predict", str(folder / "missing.png"), str(folder / "broken.png"), str(paths[1]), "--model", str(ZOO_MODEL)
-    )
+    out = _digitkit("predict", str(folder / "missing.png"), str(folder / "broken.png"), str(paths[1]))
     assert out.returncode == 1
     assert "missing.png: no such file" in out.stderr
     assert "broken.png: corrupt or truncated image" in out.stderr
@@ -75,14 +72,10 @@ def test_bad_model_is_one_line_error(tmp_path, pictures):
     assert "fake.onnx: not a loadable ONNX model" in out.stderr
 
 
-def test_read_prints_the_number(shared_dir, pictures):
+def test_read_prints_the_number(pictures):
     folder, _, labels = pictures
-    out = _digitkit("read", str(folder / "number.png"), "--model", str(ZOO_MODEL), "--min-confidence", "0")
+    out = _digitkit("read", str(folder / "number.png"), "--min-confidence", "0")
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "".join(map(str, labels))
-    doc = json.loads(
-        _digitkit(
-            "read", str(folder / "number.png"), "--model", str(ZOO_MODEL), "--json", "--min-confidence", "0"
-        ).stdout
-    )
+    doc = json.loads(_digitkit("read", str(folder / "number.png"), "--json", "--min-confidence", "0").stdout)
     assert doc["text"] == "".join(map(str, labels)) and len(doc["digits"]) == 3 and len(doc["digits"][0]["box"]) == 4

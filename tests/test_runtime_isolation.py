@@ -11,9 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ZOO_MODEL
-
-from digitkit.runtime.recognizer import shipped_model_path
 
 HEAVY = ("torch", "torchvision", "sklearn", "matplotlib", "digitkit.train", "digitkit.export")
 
@@ -40,9 +37,8 @@ def _run(model: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_predicting_imports_no_training_stack(shared_dir):
-    model = "shipped" if shipped_model_path("cnn", "int8").is_file() else str(ZOO_MODEL)
-    result = _run(model)
+def test_predicting_imports_no_training_stack():
+    result = _run("shipped")
     assert result["heavy"] == []
     assert result["status"] in ("ok", "not sure")
 
