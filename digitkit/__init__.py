@@ -5,4 +5,9 @@ source tree: ``digitkit.train`` (train/), ``digitkit.export`` (export/),
 ``digitkit.runtime`` (runtime/) and ``digitkit.benchmarks`` (benchmarks/).
 """
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+try:  # pyproject.toml holds the version; the installed package's metadata carries it here
+    __version__ = version("digitkit")
+except PackageNotFoundError:  # a source tree put on sys.path by hand, never installed
+    __version__ = "0+unknown"
