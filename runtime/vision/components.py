@@ -28,7 +28,7 @@ HALO = 1.5  # picture pixels: a stroke's anti-aliased rim (MNIST's is one to two
 class Pieces:
     """The connected pieces of ink of a ``Binarised`` picture (index 0 is the background)."""
 
-    labels: np.ndarray  # int32 piece of each working pixel
+    labels: np.ndarray  # uint16 or int32: the piece of each working pixel
     boxes: np.ndarray  # (n, 4) int x, y, w, h
     area: np.ndarray  # (n,) pixels
 
@@ -39,7 +39,13 @@ class Pieces:
 
 def find_pieces(binarised: Binarised) -> Pieces:
     """Connected components (8-connected) of the ink mask, with their statistics."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(binarised.mask, connectivity=8)
+    height, width = binarised.mask.shape
+    # 16-bit labels when they cannot run out (8-connected pieces: at most one per 2×2 block); OpenCV 5.0 gathers
+    # the statistics of 32-bit labels about 3× slower (280×280 drawing: 0.46 ms vs 0.16 ms, AMD EPYC)
+    small = ((height + 1) // 2) * ((width + 1) // 2) < 65_535
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(
+        binarised.mask, connectivity=8, ltype=cv2.CV_16U if small else cv2.CV_32S
+    )
     area = stats[:, cv2.CC_STAT_AREA].astype(np.int64)
     area[0] = 0
     return Pieces(labels, stats[:, :4].astype(np.int64), area)

@@ -61,15 +61,15 @@ def _line_shapes(binarised: Binarised) -> np.ndarray | None:
     """0/1 pixels on (or one pixel beside) a thin long level or upright run of the mask; None when there is none."""
     mask = binarised.mask
     length = max(LINE_MIN, round(LINE_SPAN * max(mask.shape)))
-    if mask.sum(axis=1).max() < length / 3 and mask.sum(axis=0).max() < length / 3:
-        return None  # no row or column holds enough ink for a line (a tilted one spreads over three)
-    # a line tilted by a few degrees steps from row to row: thicken it by a pixel each way before the opening
-    level = cv2.morphologyEx(
-        cv2.dilate(mask, np.ones((3, 1), np.uint8)), cv2.MORPH_OPEN, np.ones((1, length), np.uint8)
-    )
-    upright = cv2.morphologyEx(
-        cv2.dilate(mask, np.ones((1, 3), np.uint8)), cv2.MORPH_OPEN, np.ones((length, 1), np.uint8)
-    )
+    # a line tilted by a few degrees steps from row to row: thicken it by a pixel each way before the opening;
+    # the opening keeps only runs ``length`` long, so a row (column) with less ink than that keeps nothing
+    level = cv2.dilate(mask, np.ones((3, 1), np.uint8))
+    upright = cv2.dilate(mask, np.ones((1, 3), np.uint8))
+    level_room, upright_room = level.sum(axis=1).max() >= length, upright.sum(axis=0).max() >= length
+    if not (level_room or upright_room):
+        return None
+    level = cv2.morphologyEx(level, cv2.MORPH_OPEN, np.ones((1, length), np.uint8)) if level_room else level * 0
+    upright = cv2.morphologyEx(upright, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8)) if upright_room else upright * 0
     if not (level.any() or upright.any()):
         return None
     # printed lines are thin; a band as thick as the window's reach along a table's or a shadow's edge is not one
