@@ -1,6 +1,6 @@
 """Issue #13: every bad input and fault gets one line, the documented exit code, no wrong answer, nothing lost.
 
-One test (or one parameter) per case of the issue; docs/errors.md is the table of them. Most run ``main()``
+One test (or one parameter) per case of the hardening issue (#13); docs/errors.md is the table of them. Most run ``main()``
 in-process (cheap); the ones about real pipes, signals and /dev/full run the command in a subprocess.
 Full disks and read-only folders are simulated by monkeypatching the write to raise the OSError the kernel
 would (ENOSPC, EROFS), except /dev/full, which is real.

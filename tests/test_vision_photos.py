@@ -1,6 +1,6 @@
 """End to end on real photos (../shared/data/photos, a development set): skipped, with the reason, without it.
 
-Pages are held to the real-pictures issue's goals (mean >= 97 % of digits, every page >= 90 %; measured
+Pages are held to the vision pipeline's goals (#11: mean >= 97 % of digits, every page >= 90 %; measured
 98.5 % and 92.9 % when written); single digits to just under what was measured (98.1 %, goal 99 %: the
 misread ones are a 4 with a long stem read as 9 and two that the digit guard doubts),
 screen drawings to 100 %. `python -m digitkit.benchmarks.photos` prints the per-page table.

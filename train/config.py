@@ -60,7 +60,7 @@ PRESETS: dict[str, TrainConfig] = {
     # a little under the steps of the 30 epochs of MNIST alone that reached 99.72 %. The models shipped now were
     # trained before this (MNIST only: full 30 epochs, tiny 15); `make ship` retrains with what is below
     "full": TrainConfig(
-        arch="tiny",
+        arch="tiny",  # the depthwise-separable architecture (model.TinyCNN), here at full width: not the tiny preset
         widths=(32, 64, 128),
         dropout=0.1,
         epochs=20,

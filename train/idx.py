@@ -6,14 +6,11 @@ then one big-endian uint32 per dimension, then the data in C order.
 
 from __future__ import annotations
 
-import gzip
-import os
 import struct
 
 import numpy as np
 
 from digitkit.runtime.errors import DigitkitError
-from digitkit.runtime.files import atomic_open
 
 _UINT8 = 0x08
 
@@ -44,14 +41,3 @@ def decode_idx(data: bytes, name: str = "IDX data") -> np.ndarray:
     if len(data) - offset != expected:
         raise IdxError(f"{name}: expected {expected} data bytes for shape {shape}, found {len(data) - offset}")
     return np.frombuffer(data, dtype=np.uint8, offset=offset).reshape(shape)
-
-
-def write_idx(path: str | os.PathLike[str], array: np.ndarray) -> None:
-    with atomic_open(path) as handle:
-        handle.write(encode_idx(array))
-
-
-def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as handle:
-        return decode_idx(handle.read(), name=str(path))

@@ -69,8 +69,12 @@ def parse(source: str) -> SourceSpec:
     return SourceSpec("video", text)
 
 
-def open(source: str | SourceSpec, *, give_up_after: float | None = 10.0, retry_every: float = 1.0) -> Iterator[Frame]:  # noqa: A001 - the name the design uses
-    """Open a camera, video or image source and return its frames (see the module doc)."""
+def open(source: str | SourceSpec, *, give_up_after: float | None = 10.0, retry_every: float = 1.0) -> Iterator[Frame]:
+    """Open a camera, video or image source and return its frames (see the module doc).
+
+    Callers write ``sources.open(source)``, as they would ``io.open``; inside this module the name hides the
+    builtin ``open``, which the module does not use.
+    """
     spec = source if isinstance(source, SourceSpec) else parse(source)
     if spec.kind == "image":
         return _image_frames(str(spec.target))
