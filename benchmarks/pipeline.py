@@ -13,7 +13,8 @@ from pathlib import Path
 
 from digitkit.benchmarks.inputs import camera_frame, drawing
 from digitkit.benchmarks.models import ModelFiles
-from digitkit.benchmarks.timing import Budget, summarise, time_calls
+from digitkit.benchmarks.timing import summarise
+from digitkit.timing import Budget, time_calls
 
 
 def pictures() -> dict[str, tuple[object, int]]:

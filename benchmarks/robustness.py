@@ -37,6 +37,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from digitkit.timing import median_ms
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("DIGITKIT_SHARED", REPO.parent / "shared"))
 RESULTS = REPO / "benchmarks" / "results"
@@ -358,17 +360,6 @@ def _cycling(fn, items):
     return lambda: fn(next(cycle))
 
 
-def _median_ms(fn, calls: int) -> float:
-    for _ in range(10):
-        fn()
-    samples = []
-    for _ in range(calls):
-        t0 = time.perf_counter_ns()
-        fn()
-        samples.append((time.perf_counter_ns() - t0) / 1e6)
-    return float(np.median(samples))
-
-
 def latency(images: np.ndarray, checkpoint: Path | None, rounds: int = 5, calls: int = 200) -> dict:
     """Medians over interleaved rounds, all on one thread, in this one process (side by side)."""
     from digitkit.runtime import vision
@@ -392,8 +383,10 @@ def latency(images: np.ndarray, checkpoint: Path | None, rounds: int = 5, calls:
     if torch_model is not None:
         import torch
 
+        from digitkit.train.checkpoint import MNIST_MEAN, MNIST_STD
+
         torch.set_num_threads(1)
-        tensor = torch.from_numpy(((x - 0.1307) / 0.3081)[:, None])
+        tensor = torch.from_numpy(((x - MNIST_MEAN) / MNIST_STD)[:, None])
 
         def torch_call():
             with torch.inference_mode():
@@ -403,7 +396,7 @@ def latency(images: np.ndarray, checkpoint: Path | None, rounds: int = 5, calls:
     samples: dict[str, list[float]] = {k: [] for k in cells}
     for _ in range(rounds):
         for name, fn in cells.items():
-            samples[name].append(_median_ms(fn, calls))
+            samples[name].append(median_ms(fn, calls, warmup_calls=10))
     result = {name: float(np.median(v)) for name, v in samples.items()}
     if torch_model is not None:
         eager = result["model only PyTorch eager fp32, batch 1"]
@@ -415,10 +408,9 @@ def latency(images: np.ndarray, checkpoint: Path | None, rounds: int = 5, calls:
 
 
 def _session_call(recognizer, x: np.ndarray):
-    """The bare onnxruntime call on an already-normalised tensor: the model's own latency."""
-    feed = {recognizer._input: recognizer._feed(x)}
-    session, output = recognizer._session, [recognizer._output]
-    return lambda: session.run(output, feed)
+    """The model alone on an already-prepared tensor: the model's own latency."""
+    tensor = recognizer.model_input(x)
+    return lambda: recognizer.run_model(tensor)
 
 
 def _torch_model(checkpoint: Path | None, onnx_path: Path):
@@ -457,7 +449,7 @@ _COLD_TORCH = """
 import time, sys
 t0 = time.perf_counter()
 import torch
-from digitkit.train.checkpoint import model_from_checkpoint
+from digitkit.train.checkpoint import MNIST_MEAN, MNIST_STD, model_from_checkpoint
 import cv2, numpy as np
 t1 = time.perf_counter()
 torch.set_num_threads(1)
@@ -466,7 +458,7 @@ t2 = time.perf_counter()
 grey = cv2.imread(sys.argv[1], cv2.IMREAD_GRAYSCALE)
 x = cv2.resize(255 - grey, (28, 28), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
 with torch.inference_mode():
-    digit = int(model(torch.from_numpy((x - 0.1307) / 0.3081)[None, None]).argmax())
+    digit = int(model(torch.from_numpy((x - MNIST_MEAN) / MNIST_STD)[None, None]).argmax())
 t3 = time.perf_counter()
 peak = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")][0] / 1024
 print({"import_s": t1 - t0, "load_s": t2 - t1, "first_prediction_s": t3 - t2, "total_s": t3 - t0,

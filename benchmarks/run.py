@@ -23,8 +23,9 @@ from digitkit.benchmarks.backends import BASELINE, Backend, BackendUnavailable, 
 from digitkit.benchmarks.inputs import digit_batch
 from digitkit.benchmarks.machine import describe_machine, load_average, onnxruntime_providers, usable_cores
 from digitkit.benchmarks.models import ModelFiles, ModelInput, normalise, read_model_input
-from digitkit.benchmarks.timing import Budget, summarise, time_calls
+from digitkit.benchmarks.timing import summarise
 from digitkit.runtime.errors import DigitkitError
+from digitkit.timing import Budget, time_calls
 
 SCHEMA = "digitkit-bench-1"
 STALL_FACTOR = 5  # eager PyTorch this much slower with more threads than with one: stalled, not measured

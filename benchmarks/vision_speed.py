@@ -1,4 +1,4 @@
-"""How fast the picture -> digits pipeline is, on one thread: the three figures the real-pictures issue asks for.
+"""How fast the picture -> digits pipeline is, on one thread: the three speed goals of the vision pipeline (#11).
 
     python -m digitkit.benchmarks.vision_speed
 
@@ -11,20 +11,10 @@ The pictures are MNIST test digits drawn dark on light paper with sensor noise; 
 
 from __future__ import annotations
 
-import time
-
 import cv2
 import numpy as np
 
-
-def _median_ms(call, repeat: int) -> float:
-    call()  # warm up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return 1000.0 * float(np.median(times))
+from digitkit.timing import median_ms
 
 
 def pictures(digits: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]:
@@ -58,10 +48,10 @@ def main() -> int:
     recognizer = Recognizer(threads=1)
     test = np.array(load_mnist(log=lambda _m: None).test_images[:60])
     shown = pictures(test)
-    drawing = _median_ms(lambda: recognizer.predict(shown["drawing"]), 300)
-    frame = _median_ms(lambda: process_frame(shown["frame"], recognizer), 60)
+    drawing = median_ms(lambda: recognizer.predict(shown["drawing"]), 300)
+    frame = median_ms(lambda: process_frame(shown["frame"], recognizer), 60)
     page_reading = read_number(shown["page"], recognizer)
-    page = _median_ms(lambda: read_number(shown["page"], recognizer), 10)
+    page = median_ms(lambda: read_number(shown["page"], recognizer), 10)
     print(f"host: {one_line(describe_machine())}")
     print(f"280×280 drawing -> digit: {drawing:.2f} ms median (goal <= 1 ms)")
     print(f"640×480 frame, 5 digits: {frame:.1f} ms median = {1000 / frame:.0f} FPS (goal >= 30 FPS)")

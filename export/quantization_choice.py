@@ -33,7 +33,6 @@ saturation, so the rule does not wait for a measurement to show it.
 from __future__ import annotations
 
 import os
-import statistics
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -47,6 +46,7 @@ from digitkit.export.cpu import describe_cpu, read_cpu
 from digitkit.export.evaluation import load_onnx, model_input, model_spec, ort_logits, session
 from digitkit.export.quantize import DEFAULT, QuantSettings, calibration_sample, quantize_bytes
 from digitkit.runtime.files import atomic_write_json, atomic_write_text
+from digitkit.timing import median_ms
 from digitkit.train.mnist import load_mnist
 
 ALTERNATIVES = tuple(
@@ -96,14 +96,7 @@ def max_abs_int8_weight(model_bytes: bytes) -> int:
 
 def _latency_ms(sess, x1: np.ndarray, runs: int = LATENCY_RUNS) -> float:
     name = sess.get_inputs()[0].name
-    for _ in range(20):
-        sess.run(None, {name: x1})
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        sess.run(None, {name: x1})
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+    return median_ms(lambda: sess.run(None, {name: x1}), runs, warmup_calls=20)
 
 
 def _measure(model: bytes | str, x_test, y_test, x_fid, fid_ref, threads: int) -> dict[str, Any]:

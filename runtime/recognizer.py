@@ -86,8 +86,17 @@ class Prediction:
 
     def top(self, k: int = 3) -> list[tuple[int, float]]:
         """The k most likely digits with their probabilities, best first."""
-        order = np.argsort(-self.probabilities, kind="stable")[:k]
-        return [(int(i), float(self.probabilities[i])) for i in order]
+        return top_digits(self.probabilities, k)
+
+
+def top_digits(probabilities: np.ndarray, k: int = 3) -> list[tuple[int, float]]:
+    """The k most likely classes of a (10,) probability vector with their probabilities, best first.
+
+    Ties go to the lower digit, so a result (and a test of it) never depends on the sort's whims; every
+    ``top`` of the runtime and the app answers through this one function.
+    """
+    order = np.argsort(-np.asarray(probabilities), kind="stable")[:k]
+    return [(int(i), float(probabilities[i])) for i in order]
 
 
 def shipped_model_path(name: str = "cnn", precision: str = "fp32") -> Path:
@@ -230,6 +239,17 @@ class Recognizer:
     # --- the model only -----------------------------------------------------------------------
     def classify_mnist(self, batch: np.ndarray) -> np.ndarray:
         """(N, 28, 28) float32 in [0, 1], white on black -> (N, 10) probabilities. The model only."""
+        scores = self.scores(batch)
+        if self.spec.output == "probabilities":
+            return scores
+        return _softmax(scores)
+
+    def scores(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 28, 28) float32 in [0, 1], white on black -> (N, 10) of the model's own outputs, checked.
+
+        Logits for digitkit's models (``spec.output``): what the edge check compares across machines,
+        where softmax would hide small differences.
+        """
         batch = np.asarray(batch, dtype=np.float32)
         if batch.ndim == 2:
             batch = batch[None]
@@ -239,19 +259,7 @@ class Recognizer:
             raise DigitkitError(f"classify_mnist expects (N, 28, 28) digits, got shape {batch.shape}")
         if len(batch) == 0:
             return np.empty((0, 10), np.float32)
-        feed = self._feed(batch)
-        try:
-            if self._batch_one:
-                outputs = [
-                    self._session.run([self._output], {self._input: feed[i : i + 1]})[0] for i in range(len(feed))
-                ]
-                scores = np.concatenate(outputs, axis=0)
-            else:
-                scores = self._session.run([self._output], {self._input: feed})[0]
-        except Exception as exc:  # onnxruntime's own error types: a model that loads but cannot run
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"{self.model_path}: failed to run ({message})") from None
-        scores = np.asarray(scores, dtype=np.float32).reshape(len(batch), -1)
+        scores = np.asarray(self.run_model(self.model_input(batch)), dtype=np.float32).reshape(len(batch), -1)
         if not np.isfinite(scores).all():  # broken weights (NaN, inf): any digit read from them would be a lie
             raise ModelError(
                 f"{self.model_path}: the model gives non-finite scores (NaN or infinity): its weights are broken"
@@ -260,12 +268,27 @@ class Recognizer:
             raise ModelError(
                 f"{self.model_path}: gave {scores.shape[1]} scores per digit, expected {len(self.spec.labels)}"
             )
-        if self.spec.output == "probabilities":
-            return scores
-        return _softmax(scores)
+        return scores
 
-    def _feed(self, batch: np.ndarray) -> np.ndarray:
-        """[0, 1] white-on-black digits -> the tensor the model's metadata asks for, in one multiply-add."""
+    def run_model(self, tensor: np.ndarray) -> np.ndarray:
+        """The model alone on a tensor from ``model_input``: its raw output, unchecked.
+
+        One session call (one per digit for a model declared for batch 1). Public for what must time
+        the model without the input's preparation (the benchmarks); everything else calls ``scores``.
+        """
+        try:
+            if self._batch_one:
+                outputs = [
+                    self._session.run([self._output], {self._input: tensor[i : i + 1]})[0] for i in range(len(tensor))
+                ]
+                return np.concatenate(outputs, axis=0)
+            return self._session.run([self._output], {self._input: tensor})[0]
+        except Exception as exc:  # onnxruntime's own error types: a model that loads but cannot run
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"{self.model_path}: failed to run ({message})") from None
+
+    def model_input(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 28, 28) [0, 1] white-on-black digits -> the tensor the model's metadata asks for, in one multiply-add."""
         spec = self.spec
         if (spec.height, spec.width) != batch.shape[1:]:
             import cv2
@@ -275,6 +298,8 @@ class Recognizer:
         x += self._offset
         x = x[:, None] if spec.layout == "NCHW" else x[..., None]
         return np.ascontiguousarray(x, dtype=np.float32)
+
+    _feed = model_input  # the old private name, until edge/logits.py calls scores() (it reads logits through it)
 
 
 def _vision():

@@ -1,10 +1,10 @@
 """One frame in, the digits and numbers on it out: the app's only recognition step.
 
-``process_frame`` is a pure function of the picture and the recogniser. It uses
-the runtime's vision pipeline (``vision.find_rows``, the one picture -> digits path) and classifies all
-the crops of a frame in one batched model call, then keeps the digits the model
-is sure of, and groups them into numbers by their layout. No window, no clock,
-so the tests run it without a display.
+``process_frame`` is a pure function of the picture and the recogniser. It reads the frame with
+``read_number`` (the runtime's one find -> classify -> join loop, upright: a camera is held upright),
+then sorts the candidates into the digits the model is sure of and the rejected ones (the app shows
+its best guess for those too), and groups the sure ones into numbers by their layout. No window, no
+clock, so the tests run it without a display.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from digitkit.runtime.errors import DigitkitError
+from digitkit.runtime.recognizer import top_digits
 
 Box = tuple[int, int, int, int]  # x, y, w, h in the frame's pixels
 
@@ -41,8 +42,7 @@ class DigitResult:
 
     def top(self, k: int = 3) -> list[tuple[int, float]]:
         """The k most likely digits with their probabilities, most likely first."""
-        order = np.argsort(self.probabilities)[::-1][:k]
-        return [(int(d), float(self.probabilities[d])) for d in order]
+        return top_digits(self.probabilities, k)
 
 
 @dataclass
@@ -93,29 +93,27 @@ def process_frame(
     new number starts on each row of writing and after a gap wider than
     ``number_gap`` digit heights.
     """
-    from digitkit.runtime.vision import find_rows
+    from digitkit.runtime.reading import read_number
 
     start = time.perf_counter()
     frame = check_frame(frame)
-    rows = find_rows(frame, recognizer.classify_mnist).rows
-    crops = [(row_index, crop) for row_index, row in enumerate(rows) for crop in row]
-    predictions = recognizer.predict_mnist([crop.mnist for _, crop in crops]) if crops else []
+    reading = read_number(frame, recognizer, orient=False)
     result = FrameResult()
     row_of: dict[int, int] = {}
-    for order, ((row_index, crop), p) in enumerate(zip(crops, predictions, strict=True)):
-        probabilities = np.asarray(p.probabilities, np.float64)
-        sure = p.status == "ok" if min_confidence is None else p.confidence >= min_confidence
-        digit = p.digit if p.digit is not None else int(np.argmax(probabilities))
+    for order, d in enumerate(reading.digits):
+        probabilities = np.asarray(d.probabilities, np.float64)
+        sure = d.digit is not None if min_confidence is None else d.confidence >= min_confidence
+        digit = d.digit if d.digit is not None else int(np.argmax(probabilities))
         candidate = DigitResult(
-            box=tuple(int(v) for v in crop.box),  # type: ignore[arg-type]
+            box=tuple(int(v) for v in d.box),  # type: ignore[arg-type]
             digit=int(digit),
-            confidence=float(p.confidence),
+            confidence=float(d.confidence),
             probabilities=probabilities,
-            mnist=np.asarray(crop.mnist, np.float32),
+            mnist=np.asarray(d.mnist, np.float32),
             sure=bool(sure),
             order=order,
         )
-        row_of[order] = row_index
+        row_of[order] = d.row
         (result.digits if candidate.sure else result.rejected).append(candidate)
     result.numbers = group_numbers(result.digits, [row_of[d.order] for d in result.digits], number_gap)
     result.seconds = time.perf_counter() - start
