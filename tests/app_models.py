@@ -1,8 +1,7 @@
-"""Which model the app tests run: the shipped digitkit model, else the third-party zoo model.
+"""Which model the app tests run: the shipped digitkit model.
 
 The app is tested through the runtime's ``Recognizer`` exactly as users run it.
-Plumbing tests work with any decent MNIST model; the accuracy tests need the
-shipped one (they skip, saying so, until it exists).
+A model without an int8 twin (the [m] key's failure) is made by ``foreign_models.foreign_model``.
 """
 
 from __future__ import annotations
@@ -18,14 +17,10 @@ SHIPPED_INT8 = REPO / "runtime" / "models" / "digitkit-cnn.int8.onnx"
 
 
 def plumbing_model() -> str | None:
-    """None (the shipped default) when it exists, else the zoo model's path; skips when neither does."""
-    if SHIPPED.is_file():
-        return None
-    from conftest import ZOO_MODEL_BATCH
-
-    if ZOO_MODEL_BATCH.is_file():
-        return str(ZOO_MODEL_BATCH)
-    pytest.skip("no model: neither the shipped digitkit-cnn.onnx nor the zoo model in ../shared")
+    """None: the shipped default, which the plumbing tests run; skips, saying so, in a tree without it."""
+    if not SHIPPED.is_file():
+        pytest.skip(f"the shipped model {SHIPPED.name} is missing from runtime/models/")
+    return None
 
 
 def model_args(model: str | None) -> list[str]:

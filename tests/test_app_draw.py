@@ -9,6 +9,7 @@ import cv2
 import pytest
 from app_models import plumbing_model
 from app_strokes import number_strokes
+from foreign_models import foreign_model
 
 from digitkit.runtime.app.canvas import Canvas
 from digitkit.runtime.app.draw import DrawSession, run_script, script_commands
@@ -120,12 +121,13 @@ def test_save_uses_the_prediction_or_the_typed_label(session, tmp_path):
     assert [(e["label"], e["typed"]) for e in saves] == [("7", False), ("9", True)]
 
 
-def test_quit_keys_and_model_switch_without_an_int8_twin(models, session):
+def test_quit_keys_and_model_switch_without_an_int8_twin(session, tmp_path):
     assert not session.key(ord("q")) and not session.key(27)
     assert session.key(-1)
-    if plumbing_model() is not None:  # the zoo model has no int8 twin: a message, not a crash
-        session.key(ord("m"))
-        assert "int8 model unavailable" in session.message and models.precision == "fp32"
+    lone = ModelSwitch(recognizer_factory(str(foreign_model(tmp_path / "lone.onnx"))))  # no lone.int8.onnx
+    without_twin = DrawSession(lone, canvas=Canvas(760, 480), save_dir=tmp_path / "drawings")
+    without_twin.key(ord("m"))  # a message, not a crash
+    assert "int8 model unavailable" in without_twin.message and lone.precision == "fp32"
 
 
 def test_headless_script_commands(session):
