@@ -52,10 +52,9 @@ name = session.get_inputs()[0].name
 x = np.random.default_rng(0).random((1, 1, 28, 28), dtype=np.float32)
 session.run(None, {name: x})
 first = time.perf_counter() - t0
-times = []
-for _ in range(int(sys.argv[2])):
-    t = time.perf_counter(); session.run(None, {name: x}); times.append(time.perf_counter() - t)
-print(json.dumps({"load_and_first_s": first, "median_ms": 1000 * sorted(times)[len(times) // 2]}))
+from digitkit.timing import median_ms
+median = median_ms(lambda: session.run(None, {name: x}), int(sys.argv[2]), warmup_calls=0)
+print(json.dumps({"load_and_first_s": first, "median_ms": median}))
 """
 
 
