@@ -11,8 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from digitkit.runtime.errors import DigitkitError
-
-PRECISIONS = ("fp32", "int8")
+from digitkit.runtime.recognizer import PRECISIONS  # the [m] key switches between exactly these two
 
 
 class ModelSwitch:
