@@ -159,14 +159,9 @@ def profile_models(python: Path, repeats: int, calls: int) -> list[dict]:
 
 
 def host() -> str:
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        platform.processor(),
-    )
+    from digitkit.export.cpu import parse_cpuinfo  # the one reader of /proc/cpuinfo
+
+    model = parse_cpuinfo()[0] or platform.processor()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return f"{platform.node()} ({model}, {os.cpu_count()} CPUs, {platform.machine()}; load average {load})"
 
