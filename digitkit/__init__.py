@@ -5,9 +5,17 @@ source tree: ``digitkit.train`` (train/), ``digitkit.export`` (export/),
 ``digitkit.runtime`` (runtime/) and ``digitkit.benchmarks`` (benchmarks/).
 """
 
-from importlib.metadata import PackageNotFoundError, version
 
-try:  # pyproject.toml holds the version; the installed package's metadata carries it here
-    __version__ = version("digitkit")
-except PackageNotFoundError:  # a source tree put on sys.path by hand, never installed
-    __version__ = "0+unknown"
+def __getattr__(name: str) -> str:
+    """``__version__`` on first use: importlib.metadata costs every process ~6 MiB and ~20 ms, and a board's
+    ``digitkit predict`` or model-only import never asks for it (docs/edge.md)."""
+    if name != "__version__":
+        raise AttributeError(f"module 'digitkit' has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:  # pyproject.toml holds the version; the installed package's metadata carries it here
+        value = version("digitkit")
+    except PackageNotFoundError:  # a source tree put on sys.path by hand, never installed
+        value = "0+unknown"
+    globals()["__version__"] = value
+    return value
