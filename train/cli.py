@@ -144,6 +144,12 @@ def _train(args: argparse.Namespace) -> int:
         if error is None:
             raise
         raise error from None
+    except Exception as exc:
+        from digitkit.train.distributed import GroupError
+
+        if isinstance(exc, GroupError) and int(os.environ.get("RANK", "0")) != 0:
+            return 1  # rank 0 says it once for the whole group
+        raise
     if int(os.environ.get("RANK", "0")) != 0:  # a torchrun worker other than rank 0: quiet
         return 0
     print(

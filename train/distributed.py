@@ -35,6 +35,10 @@ from digitkit.runtime.errors import DigitkitError
 LAUNCHED_BY_TORCHRUN = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
 
 
+class GroupError(DigitkitError):
+    """An error every rank meets at once (a checkpoint that cannot be resumed): rank 0 alone says it."""
+
+
 @dataclass(frozen=True)
 class DistContext:
     """Where this process stands in the run; one process without torchrun is rank 0 of 1."""
@@ -207,8 +211,10 @@ def launch_on_this_machine(nproc: int, worker_argv: list[str], threads: int | No
         elastic_launch(config=config, entrypoint=command)(*command_args)
     except ChildFailedError as exc:
         rank, failure = exc.get_first_failure()  # the earliest: the others were stopped because of it
-        how = f"signal {failure.signal_name()}" if failure.exitcode < 0 else f"exit code {failure.exitcode}"
-        raise DigitkitError(
-            f"{len(exc.failures)} of {nproc} training processes failed (rank {rank}: {how}); the group was "
-            "stopped. --resume continues from the last checkpoint"
-        ) from None
+        stopped = f"{len(exc.failures)} of {nproc} training processes stopped"
+        if failure.exitcode < 0:  # killed from outside: what was saved is good
+            raise DigitkitError(
+                f"{stopped} (rank {rank} first: killed by {failure.signal_name()}); "
+                "--resume continues from the last checkpoint"
+            ) from None
+        raise DigitkitError(f"{stopped} with an error (said above)") from None

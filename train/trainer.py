@@ -117,7 +117,7 @@ def _resume_state(ckpt_path: Path, cfg: TrainConfig, ctx: DistContext) -> dict[s
             outcome = str(exc)
     outcome = distributed.broadcast_from_main(outcome, ctx)
     if isinstance(outcome, str):
-        raise DigitkitError(outcome)
+        raise distributed.GroupError(outcome)
     return outcome
 
 
