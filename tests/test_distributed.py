@@ -26,9 +26,10 @@ from digitkit.train.distributed import DistContext  # noqa: E402
 # 2 epochs on 4,000 images (the test_train smoke recipe): a working pipeline is over 90 % on the 10,000 test images
 RECIPE = ["--preset", "smoke", "--subset", "4000", "--epochs", "2", "--no-progress"]
 ACCURACY_FLOOR = 0.90
-# 1 and 2 processes train the same recipe but draw different augmentations and see BatchNorm statistics of
-# 64 images instead of 128; after 2 short epochs test accuracies of such runs differ by up to ~1.5 pp
-SAME_RECIPE_TOLERANCE = 0.025
+# 1 and 2 processes train the same recipe (same order, initial weights and schedule) but draw different
+# augmentations and see BatchNorm statistics of 64 images instead of 128. Measured on this recipe: 1 vs 2
+# processes differ by 0.32 / 0.39 / 0.08 pp for seeds 0 / 1 / 2, while seeds alone move it by 6 pp (86.8-93.2 %)
+SAME_RECIPE_TOLERANCE = 0.015
 
 
 def _digitkit(*args: str) -> list[str]:
