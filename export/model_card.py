@@ -120,7 +120,7 @@ def _handwriting_lines(folder: Path) -> list[str]:
         "",
         "Each scan enlarged 4× and passed through `to_mnist`, as any picture is (`../shared/data`: evaluation only,",
         "never trained on nor used to choose the recipe); the style variants drawn with held-out pens and seed",
-        f"({report['per_variant']} of each; `python -m digitkit.train.style_table`).",
+        f"({report['per_variant']} of each). Measured by `python -m digitkit.train.handwriting` (`handwriting.json`).",
         "",
         "| model | " + " | ".join(sets) + " | weakest drawn style |",
         "|---|" + "---:|" * len(sets) + "---|",

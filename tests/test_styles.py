@@ -81,16 +81,18 @@ def test_augment_batch_is_random_affine_with_styles_off_and_differs_with_them_on
     quick = preset("quick")
     plain = random_affine(images, quick, torch.Generator().manual_seed(3))
     assert torch.equal(augment_batch(images, quick, torch.Generator().manual_seed(3)), plain)
-    styled = augment_batch(images, preset("full"), torch.Generator().manual_seed(3))
+    styled = augment_batch(images, preset("full-styles"), torch.Generator().manual_seed(3))
     assert styled.shape == images.shape and not torch.allclose(styled, plain)
 
 
-def test_full_presets_train_on_styles_and_quick_does_not():
+def test_style_presets_train_on_styles_and_the_shipped_recipes_do_not():
     for name in ("full", "tiny"):
+        styled, shipped = preset(f"{name}-styles"), preset(name)
+        assert styled.style_per_variant > 0 and styled.mnist_style_per_digit > 0 and styled.elastic_share > 0
+        assert (styled.arch, styled.widths) == (shipped.arch, shipped.widths)  # the same network: the same latency
+    for name in ("quick", "full", "tiny"):
         cfg = preset(name)
-        assert cfg.style_per_variant > 0 and cfg.mnist_style_per_digit > 0 and cfg.elastic_share > 0
-    quick = preset("quick")
-    assert quick.style_per_variant == quick.mnist_style_per_digit == 0 and quick.elastic_share == 0
+        assert cfg.style_per_variant == cfg.mnist_style_per_digit == 0 and cfg.elastic_share == cfg.stroke_share == 0
 
 
 def test_training_set_grows_by_the_preset_style_digits():
@@ -98,7 +100,7 @@ def test_training_set_grows_by_the_preset_style_digits():
     images = torch.from_numpy(rng.integers(0, 2, (40, 28, 28), dtype=np.uint8) * 255)
     images[:, :4] = 0  # keep a border of paper
     labels = torch.arange(40) % 10
-    cfg = dataclasses.replace(preset("full"), style_per_variant=1, mnist_style_per_digit=0)
+    cfg = dataclasses.replace(preset("full-styles"), style_per_variant=1, mnist_style_per_digit=0)
     grown, grown_labels = with_style_digits(images, labels, cfg)
     assert torch.equal(grown[:40], images) and len(grown) == 40 + len(VARIANTS) == len(grown_labels)
     assert sorted(grown_labels[40:].tolist()) == sorted(d for d, _ in VARIANTS.values())
@@ -116,7 +118,7 @@ def test_style_table_names_every_variant(capsys):
 @pytest.mark.xfail(
     strict=True,
     reason="the shipped digitkit-cnn predates the style data (European 1 read right 60 %, slashed 0 86 %); "
-    "passes once `make ship` ships a model of the current full preset",
+    "the style data did not reach the goals in its first run (docs/styles.md); nothing new was shipped",
 )
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_shipped_cnn_reads_every_style(precision):
