@@ -125,7 +125,12 @@ def _handwriting_lines(folder: Path) -> list[str]:
         "| model | " + " | ".join(sets) + " | weakest drawn style |",
         "|---|" + "---:|" * len(sets) + "---|",
     ]
+    from digitkit.runtime.files import sha256_file
+
     for name, m in models.items():
+        if not (folder / name).is_file() or m.get("sha256") != sha256_file(folder / name):
+            lines.append(f"| `{name}` | " + " | ".join("—" for _ in sets) + " | stale: measured on another file |")
+            continue
         weakest = min(m["styles"], key=lambda r: r["read_right"])
         cells = [f"{m['sets'][s]['accuracy'] * 100:.2f} %" for s in sets]
         lines.append(f"| `{name}` | " + " | ".join(cells) + f" | {weakest['variant']} {weakest['read_right']:.0%} |")

@@ -128,3 +128,27 @@ def test_shipped_cnn_reads_every_style(precision):
     rows = style_table.style_table(recognizer.classify_mnist, style_table.held_out_styles(40))
     weak = {r["variant"]: r["read_right"] for r in rows if r["read_right"] < STYLE_GOAL}
     assert not weak, f"styles read right under {STYLE_GOAL:.0%}: {weak}"
+
+
+def test_model_card_quotes_handwriting_figures_only_for_the_file_measured(tmp_path):
+    import json
+
+    from digitkit.export.model_card import _handwriting_lines
+    from digitkit.runtime.files import sha256_file
+
+    (tmp_path / "digitkit-a.onnx").write_bytes(b"model a")
+    (tmp_path / "digitkit-b.onnx").write_bytes(b"model b, retrained since")
+    styles = [{"variant": "1 flag (European)", "digit": 1, "n": 10, "read_right": 0.9, "misread_as": [[7, 1]]}]
+    figures = {"sets": {"Semeion": {"n": 5, "accuracy": 0.8, "confusions": []}}, "styles": styles}
+    report = {
+        "per_variant": 10,
+        "models": {
+            "digitkit-a.onnx": {"sha256": sha256_file(tmp_path / "digitkit-a.onnx"), **figures},
+            "digitkit-b.onnx": {"sha256": "0" * 64, **figures},
+        },
+    }
+    (tmp_path / "handwriting.json").write_text(json.dumps(report))
+    lines = "\n".join(_handwriting_lines(tmp_path))
+    assert "| `digitkit-a.onnx` | 80.00 % | 1 flag (European) 90% |" in lines
+    assert "| `digitkit-b.onnx` | — | stale: measured on another file |" in lines
+    assert _handwriting_lines(tmp_path / "absent") == []

@@ -62,6 +62,7 @@ def classifier_files(folder: Path) -> list[Path]:
 
 
 def report(folder: Path, per_variant: int) -> dict[str, Any]:
+    from digitkit.runtime.files import sha256_file
     from digitkit.runtime.recognizer import Recognizer
     from digitkit.train.style_table import held_out_styles, style_table
 
@@ -69,7 +70,11 @@ def report(folder: Path, per_variant: int) -> dict[str, Any]:
     models = {}
     for path in classifier_files(folder):
         classify = Recognizer(path, guard=False).classify_mnist
-        models[path.name] = {"sets": measure(classify, sets), "styles": style_table(classify, styles)}
+        models[path.name] = {
+            "sha256": sha256_file(path),  # the model card quotes these figures only for this very file
+            "sets": measure(classify, sets),
+            "styles": style_table(classify, styles),
+        }
         line = ", ".join(f"{n} {r['accuracy']:.2%}" for n, r in models[path.name]["sets"].items())
         worst = min(models[path.name]["styles"], key=lambda r: r["read_right"])
         print(f"{path.name}: {line}; weakest style {worst['variant']} {worst['read_right']:.1%}")
