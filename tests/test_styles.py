@@ -108,11 +108,16 @@ def test_training_set_grows_by_the_preset_style_digits():
     assert with_style_digits(images, labels, off)[0] is images
 
 
-def test_style_table_names_every_variant(capsys):
-    assert style_table.main(["--per-variant", "2"]) == 0
+def test_style_table_names_every_variant_and_draws_its_grid(capsys, tmp_path):
+    import cv2
+
+    assert style_table.main(["--per-variant", "2", "--grid", str(tmp_path / "grid.png")]) == 0
     out = capsys.readouterr().out
     for name in VARIANTS:
         assert f"| {name} | 2 |" in out
+    picture = cv2.imread(str(tmp_path / "grid.png"), cv2.IMREAD_GRAYSCALE)
+    assert picture.shape == (len(VARIANTS) * 56, 12 * 56)  # a row per variant, 12 cells of 28x28 enlarged 2x
+    assert picture[:, : 2 * 56].any() and not picture[:, 2 * 56 :].any()  # two drawings each, the rest blank
 
 
 @pytest.mark.xfail(

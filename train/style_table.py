@@ -63,6 +63,19 @@ def markdown(rows: list[dict[str, Any]], title: str = "") -> str:
     return "\n".join(lines)
 
 
+def grid(styles: StyleSet, per_row: int = 12, zoom: int = 2) -> np.ndarray:
+    """A picture of the drawings: one row per variant, as the model sees them (28×28 each, enlarged ``zoom``×)."""
+    import cv2
+
+    rows = []
+    for index in range(len(styles.names)):
+        mine = list(styles.images[styles.variants == index][:per_row])
+        mine += [np.zeros((28, 28), np.uint8)] * (per_row - len(mine))
+        rows.append(np.hstack(mine))
+    picture = np.vstack(rows)
+    return cv2.resize(picture, None, fx=zoom, fy=zoom, interpolation=cv2.INTER_NEAREST)
+
+
 def main(argv: list[str] | None = None) -> int:
     from digitkit.runtime.recognizer import Recognizer, resolve_model
 
@@ -71,15 +84,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--precision", choices=("fp32", "int8"), default="fp32")
     parser.add_argument("--per-variant", type=int, default=DEFAULT_PER_VARIANT)
     parser.add_argument("--json", help="also write the rows here")
+    parser.add_argument("--grid", help="also write a PNG of the drawings, one row per variant")
     args = parser.parse_args(argv)
     path = resolve_model(args.model, args.precision)
     recognizer = Recognizer(path, guard=False)
-    rows = style_table(recognizer.classify_mnist, held_out_styles(args.per_variant))
+    styles = held_out_styles(args.per_variant)
+    rows = style_table(recognizer.classify_mnist, styles)
     print(markdown(rows, f"Per-style reading of {path.name} (held-out pens, seed {HELD_OUT_SEED})"))
     if args.json:
         from digitkit.runtime.files import atomic_write_json
 
         atomic_write_json(args.json, {"model": str(path), "seed": HELD_OUT_SEED, "rows": rows})
+    if args.grid:
+        import cv2
+
+        from digitkit.runtime.files import atomic_write_bytes
+
+        atomic_write_bytes(args.grid, cv2.imencode(".png", grid(styles))[1].tobytes())
     return 0
 
 
