@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
 
 from digitkit.runtime.errors import DigitkitError
 from digitkit.runtime.files import atomic_write_json, sha256_file
@@ -32,6 +31,7 @@ from digitkit.train.config import TrainConfig
 from digitkit.train.distributed import DistContext
 from digitkit.train.mnist import Mnist, load_mnist
 from digitkit.train.model import build_model, count_parameters
+from digitkit.train.progress import progress_bar
 from digitkit.train.style_data import with_style_digits
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -252,12 +252,11 @@ def train(
     for epoch in range(start_epoch, cfg.epochs):
         started = time.perf_counter()
         order = torch.randperm(len(images), generator=generator, device=dev)
-        bar = tqdm(
+        bar = progress_bar(
             range(steps_per_epoch),
+            enabled=progress and ctx.is_main,
             desc=f"epoch {epoch + 1}/{cfg.epochs}",
-            disable=not (progress and ctx.is_main),
             leave=False,
-            file=sys.stderr,
         )
         augment_generator = generator  # one process: one generator for the order and the augmentation, as ever
         if ctx.world_size > 1:  # the order stays shared; augmentation and dropout differ by rank
