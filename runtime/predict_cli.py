@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -82,7 +83,14 @@ def _recognizer(args: argparse.Namespace):
     )
 
 
+def _one_blas_thread() -> None:
+    """Before numpy loads: the picture path does no matrix products worth a thread pool, and starting
+    OpenBLAS's threads costs a one-picture command ~50 ms (docs/edge.md); a user's own setting wins."""
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def _predict(args: argparse.Namespace) -> int:
+    _one_blas_thread()
     from digitkit.runtime.errors import DigitkitError
     from digitkit.runtime.recognizer import ModelError
 
@@ -134,6 +142,7 @@ def _describe(entry: dict, top: int) -> str:
 
 
 def _read(args: argparse.Namespace) -> int:
+    _one_blas_thread()
     from digitkit.runtime.reading import read_number
 
     if args.annotate is not None and args.annotate.suffix.lower() not in (".png", ".jpg", ".jpeg"):
