@@ -26,6 +26,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,12 @@ import numpy as np
 from digitkit.runtime.recognizer import Recognizer
 digit = np.zeros((1, 28, 28), np.float32); digit[0, 4:24, 13:15] = 1.0
 print(int(Recognizer(threads=1).classify_mnist(digit)[0].argmax()))
+"""
+
+DRAW = """
+import sys, cv2
+from digitkit.benchmarks.inputs import drawing
+cv2.imwrite(sys.argv[1], drawing())
 """
 
 ONE_MODEL = """
@@ -67,7 +74,12 @@ class Run:
 
 
 def measured(command: list[str]) -> Run:
-    """Spawn ``command`` and reap it with os.wait4, which gives that one child's peak RSS and CPU time."""
+    """Spawn ``command`` and reap it with os.wait4, which gives that one child's peak RSS and CPU time.
+
+    Linux starts a child's ru_maxrss at its parent's high-water mark (subprocess uses vfork, and exec
+    records the mm it leaves), so the figure is max(this process's peak, the child's own): this
+    module imports nothing heavy, and ``main`` reports its own peak as the floor of the figures.
+    """
     start = time.perf_counter()
     # from /: a repo checkout in the working directory would shadow the installed package being measured
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd="/")
@@ -158,6 +170,12 @@ def profile_models(python: Path, repeats: int, calls: int) -> list[dict]:
     return rows
 
 
+def _own_peak_rss_mib() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def host() -> str:
     from digitkit.export.cpu import parse_cpuinfo  # the one reader of /proc/cpuinfo
 
@@ -207,23 +225,21 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     venvs = {label: Path(path).absolute() for label, path in (v.split("=", 1) for v in args.venv)}
     picture = args.picture
-    if picture is None:
-        import cv2
-
-        from digitkit.benchmarks.inputs import drawing
-
-        picture = Path("/tmp/digitkit-device-profile.png")
-        cv2.imwrite(str(picture), drawing())
+    if picture is None:  # drawn in a child: this process must stay small (see ``measured``)
+        picture = Path(tempfile.gettempdir()) / "digitkit-device-profile.png"
+        subprocess.run([sys.executable, "-c", DRAW, str(picture)], check=True)
     where = host()
     print(f"device profile on {where}", flush=True)
     installs = profile_installs(venvs, picture, args.repeats)
     models = profile_models(next(iter(venvs.values())) / "bin" / "python", max(3, args.repeats // 2), args.calls)
+    floor = _own_peak_rss_mib()
     table = markdown(installs, models, where, args.repeats)
+    table += f"\nPeak RSS figures cannot read below {floor:.0f} MiB, this measuring process's own peak.\n"
     print(table)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "device_profile.json").write_text(
-            json.dumps({"host": where, "installs": installs, "models": models}, indent=1) + "\n"
+            json.dumps({"host": where, "rss_floor_mib": floor, "installs": installs, "models": models}, indent=1) + "\n"
         )
         (args.out / "device_profile.md").write_text(table)
     return 0
