@@ -42,7 +42,7 @@ def shared_dir() -> Path:
 
 # Behaviour of the old preprocess.py that the vision pipeline (runtime/vision, issue #11) does not have yet.
 # Each is a strict xfail: it fails the run the day it passes, so the list only shrinks. Measured and
-# explained in the issue's note; the real photos (tests/test_vision_photos.py) are what the pipeline
+# explained in issue #11's notes; the real photos (tests/test_vision_photos.py) are what the pipeline
 # was rebuilt for.
 NOT_YET_IN_VISION = {
     "tests/test_app_webcam.py::test_marks_that_are_not_digits_are_rejected",

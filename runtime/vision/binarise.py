@@ -26,7 +26,7 @@ WORK_MAX_SIDE = 1000
 # the threshold's window can reach around its strokes.
 WORK_MIN_SIDE = 112
 # The window's side as a share of the working picture's longer side (51 px on a 1000-px page, as in the textbook
-# sketch the real-pictures issue measured), never under WINDOW_MIN px.
+# sketch issue #11 measured), never under WINDOW_MIN px.
 WINDOW_SHARE = 0.05
 WINDOW_MIN = 15
 # Writing much taller than the window is binarised again with a window this share of its typical height, when
