@@ -78,36 +78,13 @@ def export_sklearn(pipeline: Any, path: Path, n_features: int = 784) -> Path:
     return path
 
 
-def _recognizer(path: Path, threads: int) -> Any | None:
-    try:
-        from digitkit.runtime.recognizer import Recognizer
-    except ImportError:
-        return None
-    try:
-        return Recognizer(path, threads=threads, guard=False)  # classify_mnist needs no guard model
-    except TypeError:
-        pass
-    try:
-        return Recognizer(path, threads=threads)
-    except Exception:  # an API still in flux must not sink the study; fall back to a bare session
-        return None
-
-
 def time_torch_onnx(path: Path, images_u8: np.ndarray, threads: int = 1) -> dict[str, Any]:
     """Predictions, throughput and latency of a torch-exported model on uint8 (N, 28, 28) images."""
+    from digitkit.runtime.recognizer import Recognizer
+
     pixels = images_u8.astype(np.float32) / 255.0
-    recognizer = _recognizer(path, threads)
-    if recognizer is not None:
-        runner, via = (lambda batch: recognizer.classify_mnist(batch)), "digitkit Recognizer.classify_mnist"
-    else:
-        session = _session(path, threads)
-        name = session.get_inputs()[0].name
-
-        def runner(batch: np.ndarray) -> np.ndarray:
-            x = ((batch - MNIST_MEAN) / MNIST_STD)[:, None].astype(np.float32)
-            return session.run(None, {name: x})[0]
-
-        via = "onnxruntime InferenceSession"
+    recognizer = Recognizer(path, threads=threads, guard=False)  # classify_mnist needs no guard model
+    runner, via = recognizer.classify_mnist, "digitkit Recognizer.classify_mnist"
     return _measure(lambda batch: np.argmax(runner(batch), axis=1), pixels, via, path)
 
 
