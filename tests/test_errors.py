@@ -497,7 +497,9 @@ def test_ctrl_c_is_one_line_and_130():
     process.stdin.flush()
     assert process.stdout.readline().startswith(b'{"time"')  # the models are loaded, it waits for stdin
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=60)
+    process.wait(timeout=60)  # stdin stays open: an end of input would let it stop cleanly before the signal lands
+    err = process.stderr.read()
+    process.stdin.close()
     assert process.returncode == EXIT_INTERRUPTED
     assert one_line(err.decode()) == "digitkit app: interrupted"
 

@@ -35,7 +35,9 @@ def _predict(record: dict[str, Any], path: Path, images_u8: np.ndarray, threads:
                 for i in range(0, len(images_u8), 1000)
             ]
         ).astype(np.int64)
-    recognizer = onnx_timing._recognizer(path, threads)
+    from digitkit.runtime.recognizer import Recognizer
+
+    recognizer = Recognizer(path, threads=threads, guard=False)  # classify_mnist needs no guard model
     return recognizer.classify_mnist(images_u8.astype(np.float32) / 255.0).argmax(axis=1)
 
 
