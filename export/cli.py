@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from digitkit.runtime.arguments import fraction, int_range, threads
 
@@ -163,10 +164,7 @@ def _export(args: argparse.Namespace) -> int:
             f"wrote {out}: {result.bytes:,} bytes, {result.parameters:,} parameters, "
             f"test accuracy {result.accuracy * 100:.2f}% through onnxruntime"
         )
-        if not args.no_mobile:
-            _mobile(staged, lines.append)
-        if not args.no_verify:
-            _verify_one(staged, args, lines.append, checkpoint=args.checkpoint)
+        _evidence(staged, args, lines, checkpoint=args.checkpoint)
     for line in lines:
         _say(line)
     return 0
@@ -211,13 +209,18 @@ def _quantize(args: argparse.Namespace) -> int:
             f"wrote {out}: {result.bytes:,} bytes ({settings.name}), "
             f"test accuracy {result.accuracy * 100:.2f}% through onnxruntime"
         )
-        if not args.no_mobile:
-            _mobile(staged, lines.append)
-        if not args.no_verify:
-            _verify_one(staged, args, lines.append, reference=args.model)
+        _evidence(staged, args, lines, reference=args.model)
     for line in lines:
         _say(line)
     return 0
+
+
+def _evidence(staged: Path, args: argparse.Namespace, lines: list[str], **against: Any) -> None:
+    """The .ort file and mobile report, and the verify report, beside a staged model (unless turned off)."""
+    if not args.no_mobile:
+        _mobile(staged, lines.append)
+    if not args.no_verify:
+        _verify_one(staged, args, lines.append, **against)
 
 
 def _verify(args: argparse.Namespace) -> int:

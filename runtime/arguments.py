@@ -37,15 +37,25 @@ def int_range(low: int, high: int | None = None) -> Callable[[str], int]:
 positive_int = int_range(1)
 
 
-def fraction(text: str) -> float:
-    """An argparse type: a number in [0, 1] (a probability, an accuracy)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number between 0 and 1, not {text!r}") from None
-    if not 0.0 <= value <= 1.0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (got {text})")
-    return value
+def float_range(low: float, high: float, unit: str = ""):
+    """An argparse type: a number in [low, high] (``unit`` names it in the message: "seconds")."""
+    what = f" {unit}" if unit else ""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected a number{what} between {low:g} and {high:g}, not {text!r}"
+            ) from None
+        if not low <= value <= high:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}{what} (got {text})")
+        return value
+
+    return parse
+
+
+fraction = float_range(0.0, 1.0)  # a probability, an accuracy
 
 
 def threads(text: str) -> int:

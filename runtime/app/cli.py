@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from digitkit.runtime.arguments import fraction, positive_int, threads
+from digitkit.runtime.arguments import float_range, fraction, positive_int, threads
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -18,14 +18,7 @@ def _size(text: str) -> tuple[int, int]:
     return width, height
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, not {text!r}") from None
-    if not 0.0 <= value <= 86400.0:  # also refuses nan
-        raise argparse.ArgumentTypeError(f"must be between 0 and 86400 seconds (got {text})")
-    return value
+_seconds = float_range(0.0, 86400.0, "seconds")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
