@@ -492,6 +492,9 @@ def test_ctrl_c_is_one_line_and_130():
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        # as in a terminal: a suite started in the background (`cmd &`) inherits SIGINT ignored, and Python
+        # keeps an ignored SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     process.stdin.write(b"[[100, 100], [100, 300]]\n")
     process.stdin.flush()
