@@ -133,8 +133,8 @@ def test_uneven_light_and_shadow_are_removed(mnist_sample, references, index):
 )
 def test_printed_lines_of_squared_paper_are_not_ink(mnist_sample, grid_bgr, step, tilt, floor):
     """The lines run through and around the digit; the shipped model must still read it."""
-    from digitkit.benchmarks.robustness import on_squared_paper
     from digitkit.runtime.recognizer import Recognizer
+    from digitkit.train.pictures import on_squared_paper
 
     images, labels = mnist_sample[0][:100], mnist_sample[1][:100]
     predictions = Recognizer(threads=1, min_confidence=0.0).predict_batch(
@@ -152,8 +152,8 @@ def test_printed_lines_of_squared_paper_are_not_ink(mnist_sample, grid_bgr, step
 def test_photo_of_a_sheet_on_a_table_reads_the_sheet(mnist_sample, margin, tilt, table, shift):
     """The table is not ink: inside the frame the sheet passed for a huge bright stroke, and a strip of table
     beside a sheet running off the frame joined the digit (each read 10-40 % before)."""
-    from digitkit.benchmarks.robustness import on_a_table
     from digitkit.runtime.recognizer import Recognizer
+    from digitkit.train.pictures import on_a_table
 
     images, labels = mnist_sample[0][:100], mnist_sample[1][:100]
     predictions = Recognizer(threads=1, min_confidence=0.0).predict_batch(
@@ -177,8 +177,8 @@ def test_tight_crop_whose_ink_runs_along_the_border_keeps_its_polarity(dark_ink)
 
 def test_tight_crops_of_real_handwriting_are_not_inverted(shared_dir):
     """Semeion and USPS digits fill their 16×16 box; a bold 0 there must not turn into a filled blob."""
-    from digitkit.benchmarks.robustness import load_semeion, load_usps, upscale16
     from digitkit.runtime.vision.binarise import binarise as find_ink
+    from digitkit.train.foreign_data import load_semeion, load_usps, upscale16
 
     # share of 0s read as dark ink on light paper: 5.6 % and 7.2 % before tight crops were handled
     for loader, allowed in ((load_semeion, 0.01), (load_usps, 0.03)):

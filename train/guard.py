@@ -4,7 +4,7 @@ A digit classifier's softmax is confident on things that are not digits (an
 "H" is a sure 4, a "T" a sure 7), so a confidence threshold alone cannot
 refuse letters. The guard is a second, very small network trained for that
 one question: MNIST training digits, some rescanned at 16×16, some drawn as
-photos of paper (``photographed``), Hershey-font digits and the writing styles
+photos of paper (``pictures.photographed``), Hershey-font digits and the writing styles
 of ``train/styles.py`` (a flagged 1, a crossed 7, an open 4, a round or slashed
 0) are the positives; generated non-digits with letters in four of the eight
 Hershey fonts (``nondigits.CALIBRATION_FONTS``) the negatives. Real
@@ -46,27 +46,10 @@ def _pictures_to_mnist(pictures) -> np.ndarray:
     return np.stack(out) if out else np.empty((0, 28, 28), np.float32)
 
 
-def photographed(images: np.ndarray, rng: np.random.Generator) -> list[np.ndarray]:
-    """MNIST digits (white on black, 28×28) as photos of ink on paper: enlarged 3-8×, dark ink on grey paper with
-    light falling across it, blurred, with sensor noise. Seeded by ``rng``; never the test set."""
-    out = []
-    for image in images:
-        size = int(rng.integers(84, 225))
-        ink = cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR).astype(np.float32) / 255
-        pad = int(rng.integers(0, size // 2))
-        ink = cv2.copyMakeBorder(ink, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=0)
-        yy, xx = np.mgrid[0 : ink.shape[0], 0 : ink.shape[1]] / ink.shape[0]
-        paper = rng.uniform(150, 240) * (1 - rng.uniform(0, 0.3) * (rng.uniform(-1, 1) * xx + rng.uniform(-1, 1) * yy))
-        picture = paper * (1 - ink) + rng.uniform(20, 90) * ink
-        picture = cv2.GaussianBlur(picture, (0, 0), rng.uniform(0.3, 1.5))
-        out.append(np.clip(picture + rng.normal(0, rng.uniform(1, 6), picture.shape), 0, 255).astype(np.uint8))
-    return out
-
-
 def build_data(
     n_mnist: int, n_font_digits: int, n_non_digits: int, seed: int = SEED, n_photographed: int = 0, n_style: int = 0
 ):
-    from digitkit.train import nondigits
+    from digitkit.train import nondigits, pictures
     from digitkit.train.mnist import load_mnist
 
     rng = np.random.default_rng(seed)
@@ -86,7 +69,7 @@ def build_data(
     ]
     positives = [digits, _pictures_to_mnist(fonts)]
     if n_photographed:  # digits on paper as a phone sees them: what to_mnist makes of a photo is crisper than MNIST
-        positives.append(_pictures_to_mnist(photographed(train_images[-n_photographed:], rng)))
+        positives.append(_pictures_to_mnist(pictures.photographed(train_images[-n_photographed:], rng)))
     if n_style:  # how people elsewhere write (a flagged 1, a crossed 7, an open 4, a round or slashed 0)
         from digitkit.train.styles import style_digits
 

@@ -28,7 +28,7 @@ REPORT_NAME = "handwriting.json"
 
 def foreign_sets() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """{"USPS test": (uint8 (N, 28, 28) as to_mnist makes them, labels), "Semeion": ...}; {} without ../shared."""
-    from digitkit.benchmarks.robustness import load_semeion, load_usps, upscale16
+    from digitkit.train.foreign_data import load_semeion, load_usps, upscale16
     from digitkit.train.styles import as_model_input
 
     sets = {}

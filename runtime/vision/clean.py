@@ -39,7 +39,7 @@ FRAME = 0.75  # a piece covering this share of a side of the picture is the tabl
 STRIP = 0.25
 EDGE_GAP = 0.015
 # ... or a wedge of table in a corner, which fills at least this share of its box (a triangle: 0.4-0.5 in
-# benchmarks/robustness.py "sheet on a table"; a digit drawn into a corner fills far less).
+# train/pictures.py "sheet on a table"; a digit drawn into a corner fills far less).
 WEDGE_FILL = 0.3
 # ... and lies on the frame along this share of its length (wedges there: 0.61-0.74; a bold 7 touching a corner of
 # MNIST "thick strokes" #141: 0.24).

@@ -21,7 +21,7 @@ from digitkit.runtime.vision.binarise import Binarised
 LINE_SPAN = 0.25
 LINE_MIN = 15  # pixels, whatever the picture's size
 # ... and its pixels are fainter than this share of the way from paper to the strokes' ink (blue ink over a
-# grey grid, benchmarks/robustness.py "squared paper": grid at 30-60 % of the ink's contrast).
+# grey grid, train/pictures.py "squared paper": grid at 30-60 % of the ink's contrast).
 FAINT = 0.7
 RIM = 0.02  # lines within this share of the picture's side from its border are left alone (clean.py drops them)
 
