@@ -18,6 +18,10 @@ picture path every caller uses):
     next to the same through PyTorch.
 Writes benchmarks/results/robustness.json and robustness.md.
 
+The pictures it scores come from ``train/pictures.py`` and ``train/foreign_data.py``; what is left here
+(evaluation, calibration, latency and cold start, the report) is one report's runner (about 460 lines); the
+latency and cold-start parts are the next to move out (``benchmarks/cold_start.py`` measures cold start too).
+
 MNIST test images are used only here, for evaluation; ``--calibrate`` uses
 training images (train[50000:], which the guard never saw) and non-digits
 drawn with other seeds and only four of the eight fonts.

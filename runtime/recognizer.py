@@ -4,6 +4,10 @@ The model file says how to feed it (``ModelSpec`` in its metadata), so the
 same class runs digitkit's shipped models and third-party MNIST models,
 including ones exported for batch 1 only (we loop). Pictures go through
 ``vision.to_mnist``, the one picture -> model-input path.
+
+Over 400 lines on purpose: the session options, provider choice, model-file checks and the
+digit-or-not decision (classifier × guard) are one object's invariants; the parts that stand alone
+(``model_spec``, ``files``, ``cores``) are their own modules already.
 """
 
 from __future__ import annotations
