@@ -69,7 +69,7 @@ def writing_height(binarised: Binarised, pieces: Pieces, one_digit: bool = False
     labels = pieces.labels
     along = np.zeros(pieces.count, bool)
     for rim, side in ((labels[0], width), (labels[-1], width), (labels[:, 0], height), (labels[:, -1], height)):
-        along |= np.bincount(rim, minlength=pieces.count) > EDGE_RUN * side
+        along |= _on(rim, pieces.count) > EDGE_RUN * side
     boxes, ink = [], []
     for i in range(1, pieces.count):
         x, y, w, h = (int(v) for v in pieces.boxes[i])
@@ -108,7 +108,7 @@ def _hugging_the_border(pieces: Pieces) -> np.ndarray:
     hugging = np.zeros(pieces.count, bool)
     framing = np.zeros(pieces.count, int)
     for rim, along, across in ((labels[0], 2, 3), (labels[-1], 2, 3), (labels[:, 0], 3, 2), (labels[:, -1], 3, 2)):
-        on_rim = np.bincount(rim, minlength=pieces.count)
+        on_rim = _on(rim, pieces.count)
         length, depth = pieces.boxes[:, along], pieces.boxes[:, across]
         side = rim.size
         along_it = (on_rim > HUG * np.maximum(length, 1)) & (length > 2 * depth)  # a line along it, not across

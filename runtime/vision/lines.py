@@ -68,8 +68,14 @@ def _line_shapes(binarised: Binarised) -> np.ndarray | None:
     level_room, upright_room = level.sum(axis=1).max() >= length, upright.sum(axis=0).max() >= length
     if not (level_room or upright_room):
         return None
-    level = cv2.morphologyEx(level, cv2.MORPH_OPEN, np.ones((1, length), np.uint8)) if level_room else level * 0
-    upright = cv2.morphologyEx(upright, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8)) if upright_room else upright * 0
+    level = (
+        cv2.morphologyEx(level, cv2.MORPH_OPEN, np.ones((1, length), np.uint8)) if level_room else np.zeros_like(level)
+    )
+    upright = (
+        cv2.morphologyEx(upright, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
+        if upright_room
+        else np.zeros_like(upright)
+    )
     if not (level.any() or upright.any()):
         return None
     # printed lines are thin; a band as thick as the window's reach along a table's or a shadow's edge is not one
