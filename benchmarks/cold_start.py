@@ -78,6 +78,18 @@ def _child(kind: str, model: str, height: int, width: int) -> dict:
         t2 = time.perf_counter()
         with torch.inference_mode():
             out = module(torch.zeros((1, 1, height, width))).numpy()
+    elif kind == "torch-checkpoint":  # a training checkpoint, as a PyTorch user would load it
+        import numpy as np
+        import torch
+
+        from digitkit.train.checkpoint import model_from_checkpoint
+
+        t1 = time.perf_counter()
+        torch.set_num_threads(1)
+        module = model_from_checkpoint(model)[0].eval()
+        t2 = time.perf_counter()
+        with torch.inference_mode():
+            out = module(torch.zeros((1, 1, height, width))).numpy()
     elif kind == "recognizer":
         import numpy as np
 
@@ -99,6 +111,8 @@ def _child(kind: str, model: str, height: int, width: int) -> dict:
         "in_process_s": t3 - t0,
         "peak_rss_mib": _peak_rss_mib(),
         "output_shape": list(np.asarray(out).shape),
+        # what the runtime must never pull in (a device install has none of it)
+        "heavy_modules": sorted(m for m in ("torch", "torchvision", "sklearn", "matplotlib") if m in sys.modules),
     }
 
 

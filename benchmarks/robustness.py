@@ -19,8 +19,8 @@ picture path every caller uses):
 Writes benchmarks/results/robustness.json and robustness.md.
 
 The pictures it scores come from ``train/pictures.py`` and ``train/foreign_data.py``; what is left here
-(evaluation, calibration, latency and cold start, the report) is one report's runner (about 460 lines); the
-latency and cold-start parts are the next to move out (``benchmarks/cold_start.py`` measures cold start too).
+(evaluation, calibration, latency, the report) is one report's runner; cold start is measured by
+``benchmarks/cold_start.py``, the same fresh-process measurer ``digitkit bench`` uses.
 
 MNIST test images are used only here, for evaluation; ``--calibrate`` uses
 training images (train[50000:], which the guard never saw) and non-digits
@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -273,76 +272,18 @@ def _torch_model(checkpoint: Path | None, onnx_path: Path):
         return None
 
 
-_COLD_RUNTIME = """
-import time, sys
-t0 = time.perf_counter()
-from digitkit.runtime.recognizer import Recognizer
-t1 = time.perf_counter()
-r = Recognizer(precision="int8", threads=1)
-t2 = time.perf_counter()
-p = r.predict(sys.argv[1])
-t3 = time.perf_counter()
-heavy = sorted(m for m in ("torch", "torchvision", "sklearn", "matplotlib") if m in sys.modules)
-peak = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")][0] / 1024
-print({"import_s": t1 - t0, "load_s": t2 - t1, "first_prediction_s": t3 - t2, "total_s": t3 - t0,
-       "peak_rss_mib": peak, "digit": p.digit, "heavy_modules": heavy})
-"""
+def cold_start(checkpoint: Path | None, repeats: int = 3) -> dict:
+    """Fresh interpreters (``cold_start.measure_median``): the runtime from import to its first 280×280 drawing
+    read, beside PyTorch eager from import to its first prediction from the training checkpoint."""
+    from digitkit.benchmarks.cold_start import measure_median
+    from digitkit.runtime.recognizer import Recognizer
 
-_COLD_TORCH = """
-import time, sys
-t0 = time.perf_counter()
-import torch
-from digitkit.train.checkpoint import MNIST_MEAN, MNIST_STD, model_from_checkpoint
-import cv2, numpy as np
-t1 = time.perf_counter()
-torch.set_num_threads(1)
-model = model_from_checkpoint(sys.argv[2])[0].eval()
-t2 = time.perf_counter()
-grey = cv2.imread(sys.argv[1], cv2.IMREAD_GRAYSCALE)
-x = cv2.resize(255 - grey, (28, 28), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
-with torch.inference_mode():
-    digit = int(model(torch.from_numpy((x - MNIST_MEAN) / MNIST_STD)[None, None]).argmax())
-t3 = time.perf_counter()
-peak = [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")][0] / 1024
-print({"import_s": t1 - t0, "load_s": t2 - t1, "first_prediction_s": t3 - t2, "total_s": t3 - t0,
-       "peak_rss_mib": peak, "digit": digit})
-"""
-
-
-def cold_start(images: np.ndarray, checkpoint: Path | None, repeats: int = 3) -> dict:
-    """Fresh interpreters, alternating runtime and PyTorch; medians of the repeats."""
-    import ast
-    import tempfile
-
-    picture = Path(tempfile.mkdtemp()) / "digit.png"
-    cv2.imwrite(str(picture), drawing_280(images, 1)[0])
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    runs: dict[str, list[dict]] = {"digitkit runtime (onnxruntime int8)": [], "PyTorch eager (checkpoint)": []}
-    for _ in range(repeats):
-        for name in runs:
-            if name.startswith("PyTorch"):
-                if checkpoint is None or not checkpoint.is_file():
-                    continue
-                args = [sys.executable, "-c", _COLD_TORCH, str(picture), str(checkpoint)]
-            else:
-                args = [sys.executable, "-c", _COLD_RUNTIME, str(picture)]
-            start = time.perf_counter()
-            out = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
-            wall = time.perf_counter() - start
-            if out.returncode != 0:
-                print(f"  {name}: failed: {out.stderr.strip().splitlines()[-1:]}")
-                continue
-            record = ast.literal_eval(out.stdout.strip().splitlines()[-1])
-            record["process_wall_s"] = wall
-            runs[name].append(record)
+    kinds = {"digitkit runtime (onnxruntime int8)": ("recognizer", Recognizer(precision="int8").model_path)}
+    if checkpoint is not None and checkpoint.is_file():
+        kinds["PyTorch eager (checkpoint, model only)"] = ("torch-checkpoint", checkpoint)
     result = {}
-    for name, records in runs.items():
-        if not records:
-            continue
-        keys = [k for k in records[0] if isinstance(records[0][k], float)]
-        result[name] = {k: float(np.median([r[k] for r in records])) for k in keys}
-        result[name]["heavy_modules"] = records[0].get("heavy_modules", [])
-        r = result[name]
+    for name, (kind, model) in kinds.items():
+        r = result[name] = measure_median(kind, model, repeats)
         print(
             f"  {name:38s} process {r['process_wall_s']:.2f} s (import {r['import_s']:.2f}, load {r['load_s']:.3f}, "
             f"first {r['first_prediction_s'] * 1000:.1f} ms), peak RSS {r['peak_rss_mib']:.0f} MiB"
@@ -448,7 +389,7 @@ def main(argv=None) -> int:
         print("latency:")
         results["latency"] = latency(images, args.checkpoint)
         print("cold start:")
-        results["cold_start"] = cold_start(images, args.checkpoint)
+        results["cold_start"] = cold_start(args.checkpoint)
     atomic_write_json(args.out / "robustness.json", results)
     atomic_write_text(args.out / "robustness.md", markdown(results))
     print(f"wrote {args.out / 'robustness.json'} and robustness.md")
