@@ -90,7 +90,7 @@ def test_bad_distributed_options_are_one_line(tmp_path):
         subprocess.run(_digitkit("train", "--sync-bn", "--out", str(tmp_path)), capture_output=True, text=True),
     ]
     for result, expected in zip(
-        runs, ["--nproc must be at least 1", "--sync-bn is for a run of several processes"], strict=True
+        runs, ["--nproc: must be at least 1", "--sync-bn is for a run of several processes"], strict=True
     ):
         assert result.returncode != 0
         lines = result.stderr.strip().splitlines()

@@ -67,7 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
         "--nproc",
-        type=int,
+        type=int_range(1),
         default=None,
         help="train data-parallel in N processes on this machine (torchrun's elastic agent; docs/training.md)",
     )

@@ -194,8 +194,6 @@ def launch_on_this_machine(nproc: int, worker_argv: list[str], threads: int | No
     from torch.distributed.launcher.api import elastic_launch
     from torch.distributed.run import config_from_args, get_args_parser
 
-    if nproc < 1:
-        raise DigitkitError(f"--nproc must be at least 1, not {nproc}")
     if launched_by_torchrun():
         raise DigitkitError("--nproc inside a torchrun worker: drop --nproc (torchrun already started the processes)")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
