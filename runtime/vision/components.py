@@ -21,6 +21,10 @@ PAPER_SPREAD = 2.1  # 80th minus 10th percentile of Gaussian noise, in noise lev
 SURROUND_CLEAR = 0.3  # at or under this as seen, a piece is a stroke without a second look
 COMPACT = 6.0  # a piece no longer than this many times its width is compact (a digit, even a 1)
 KEEPS_LEVEL = 0.5  # ... and believe it when the piece keeps this share of its brightness above the plane
+# A ring's plane that changes by more than this share of the piece's level across the piece is no light falling
+# across it but a step: the band along a light sheet's edge on a dark table (train/nondigits.py "sheet on a table":
+# about 1.0; a light gradient across a whole page changes a few grey levels across a stroke).
+STEP = 0.5
 HALO = 1.5  # picture pixels: a stroke's anti-aliased rim (MNIST's is one to two pixels)
 
 
@@ -88,6 +92,11 @@ def stand_out(binarised: Binarised, pieces: Pieces, index: int) -> StandOut:
     # light falling across a compact piece (a gradient) is no table either: take the ring's plane out and look
     # again; not for a long piece, which may be a table's or a shadow's edge
     a, b, c = _plane(xs.astype(np.float64), ys.astype(np.float64), ink[ys, xs])
+    # ... but light changes slowly: a plane that climbs a good part of the piece's level from one side of it to
+    # the other fits a step (a light sheet's edge against a dark table, the band along it taken for a stroke)
+    across = float(pieces.area[index]) / np.hypot(w, h) + 2 * gap  # the piece's mean thickness and both rings
+    if np.hypot(b, c) * across > STEP * as_seen.level:
+        return as_seen
     flat = _stand_out(ink[ys, xs] - (a + b * xs + c * ys), ink[oy, ox] - (a + b * ox + c * oy), binarised.noise)
     # a stroke stays as bright above the plane as above the paper; a soft shadow's band is part of the ramp and
     # sinks into the plane (pages/parkersmith02_02's shadow edges)
