@@ -23,7 +23,9 @@ COMPACT = 6.0  # a piece no longer than this many times its width is compact (a 
 KEEPS_LEVEL = 0.5  # ... and believe it when the piece keeps this share of its brightness above the plane
 # A ring's plane that changes by more than this share of the piece's level across the piece is no light falling
 # across it but a step: the band along a light sheet's edge on a dark table (train/nondigits.py "sheet on a table":
-# about 1.0; a light gradient across a whole page changes a few grey levels across a stroke).
+# about 1.0). MNIST "grey paper, uneven light" (a 130-level ramp across a 56-px picture, far steeper than a page's
+# light) has strokes at 0.26 (median): 0.25 lost 2.7 pp of its first 3,000 digits, 0.5 none that mattered
+# (98.5 % vs 98.6 %); the development photos read the same at either.
 STEP = 0.5
 HALO = 1.5  # picture pixels: a stroke's anti-aliased rim (MNIST's is one to two pixels)
 
