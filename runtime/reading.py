@@ -48,7 +48,7 @@ def read_number(picture: Any, recognizer: Recognizer | None = None, *, orient: b
     """
     recognizer = recognizer or Recognizer()
     judge = (lambda batch: [p.confidence for p in recognizer.predict_mnist(list(batch))]) if orient else None
-    page = find_rows(picture, recognizer.classify_mnist, judge=judge)
+    page = find_rows(picture, recognizer.classify_mnist, judge=judge, veto=recognizer.page_veto)
     predictions = recognizer.predict_mnist([d.mnist for d in page.digits])
     digits = [
         DigitReading(d.box, p.digit, p.confidence, p.probabilities, d.row, d.mnist)

@@ -219,7 +219,7 @@ class Recognizer:
 
     def _decide(self, probs: np.ndarray, digit_like: float, mnist: np.ndarray, on_page: bool) -> Prediction:
         best = int(np.argmax(probs))
-        guard = min(1.0, digit_like / PAGE_GUARD_SURE) if on_page else digit_like
+        guard = min(1.0, digit_like / PAGE_GUARD_SURE) if on_page else digit_like  # page_veto
         confidence = float(probs[best]) * guard
         if confidence < self.min_confidence:
             return Prediction(None, confidence, probs, mnist, "not sure", digit_like)
@@ -234,6 +234,11 @@ class Recognizer:
         if not np.isfinite(likeness).all():
             raise ModelError(f"{self.guard_path}: the guard model gives non-finite scores (NaN or infinity)")
         return likeness
+
+    def page_veto(self, batch: np.ndarray) -> np.ndarray:
+        """(N, 28, 28) -> (N,) in [0, 1]: the guard's veto as a page reading applies it (``PAGE_GUARD_SURE``);
+        what ``vision.find_rows`` weighs a cut's parts by."""
+        return np.minimum(1.0, self.digit_likeness(batch) / PAGE_GUARD_SURE)
 
     def _label(self, index: int) -> int:
         try:

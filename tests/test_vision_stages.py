@@ -183,7 +183,8 @@ def test_a_sideways_page_is_read_turned(recognizer, mnist_test_u8):
 
 def test_pictures_of_one_letter_read_no_digit(recognizer):
     """A lone mark is not tried turned (a c turned is a 0) and has no page to vouch for it: the guard judges it
-    as in ``predict``. Measured on 40 such pictures: 12 % read a digit (88 % before either rule)."""
+    as in ``predict``; a letter is not cut into "digits" the guard does not take for digits (split's veto).
+    Measured on these 40 pictures: 2.5 % read a digit (7.5 % without the veto, 88 % before the first two rules)."""
     from digitkit.runtime.reading import read_number
     from digitkit.train import nondigits
 
@@ -191,7 +192,7 @@ def test_pictures_of_one_letter_read_no_digit(recognizer):
     pictures = [nondigits.letter(rng, int(rng.choice([56, 112, 200, 280]))) for _ in range(40)]
     readings = [read_number(p, recognizer) for p in pictures]
     assert all(r.turned == 0 for r in readings if len(r.digits) < 3)
-    assert np.mean([any(ch.isdigit() for ch in r.text) for r in readings]) <= 0.25
+    assert np.mean([any(ch.isdigit() for ch in r.text) for r in readings]) <= 0.05
 
 
 def test_blank_sheet_on_a_dark_table_has_no_digit():

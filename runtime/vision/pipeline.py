@@ -25,7 +25,7 @@ from digitkit.runtime.vision.components import Pieces, find_pieces
 from digitkit.runtime.vision.group import Box, group_pieces, into_rows, union
 from digitkit.runtime.vision.lines import without_printed_lines
 from digitkit.runtime.vision.normalise import PAPER_SHARE, digit_region, fit_and_centre
-from digitkit.runtime.vision.split import Classify, split_touching
+from digitkit.runtime.vision.split import Classify, Veto, split_touching
 
 # In a single-digit picture, writing within this share of the tallest candidate's size of it belongs to it (a 5's
 # flag; a thin-penned 2 broken in two: MNIST "thin strokes" 98.4 % at 0.25, 98.7 % at 0.5), and the digit spans at
@@ -59,19 +59,22 @@ class Page:
         return [d for row in self.rows for d in row]
 
 
-def find_rows(picture: Any, classify: Classify | None = None, *, judge: Judge | None = None) -> Page:
+def find_rows(
+    picture: Any, classify: Classify | None = None, *, judge: Judge | None = None, veto: Veto | None = None
+) -> Page:
     """Every digit of a picture, rows top to bottom, each left to right.
 
     With ``classify``, touching digits are split where recognition says so. With
     ``judge`` ((N, 28, 28) -> (N,) confidences, e.g. a recognizer's), a page whose
     upright reading is weak is also read turned by 90, 270 and 180 degrees
-    (``orient.py``); ``Page.turned`` says which was kept.
+    (``orient.py``); ``Page.turned`` says which was kept. ``veto`` ((N, 28, 28) -> (N,) in [0, 1], e.g. a
+    recognizer's ``page_veto``) keeps a cut from making digits of what is no digit (``split.py``).
     """
     grey = to_grey(load_picture(picture))
-    page = _read(grey, classify)
+    page = _read(grey, classify, veto)
     if judge is None:
         return page
-    return orient.most_confident(grey, page, lambda g: _read(g, classify), judge)
+    return orient.most_confident(grey, page, lambda g: _read(g, classify, veto), judge)
 
 
 def find_digits(picture: Any, classify: Classify | None = None) -> list[Digit]:
@@ -81,11 +84,11 @@ def find_digits(picture: Any, classify: Classify | None = None) -> list[Digit]:
 
 def to_mnist(picture: Any) -> np.ndarray | None:
     """A picture holding one digit -> (28, 28) float32 in [0, 1], white on black; None when there is none."""
-    digits = _read(to_grey(load_picture(picture)), None, one_digit=True).digits
+    digits = _read(to_grey(load_picture(picture)), None, None, one_digit=True).digits
     return digits[0].mnist if digits else None
 
 
-def _read(grey: np.ndarray, classify: Classify | None, one_digit: bool = False) -> Page:
+def _read(grey: np.ndarray, classify: Classify | None, veto: Veto | None, one_digit: bool = False) -> Page:
     """The stages on a grey picture. ``one_digit``: the picture holds one digit, the tallest candidate, and
     every piece of writing near it is part of it (a 5's flag that a page would read as a separate dash)."""
     binarised = without_printed_lines(binarise(grey))
@@ -114,7 +117,7 @@ def _read(grey: np.ndarray, classify: Classify | None, one_digit: bool = False) 
             box = _picture_box(group_boxes[i], binarised.scale, grey.shape)
             region = _region(ink_picture, binarised, pieces, groups[i], group_boxes[i], box)
             x, y, _, h = box
-            for start, end in split_touching(region, row_height, classify):
+            for start, end in split_touching(region, row_height, classify, veto):
                 mnist = fit_and_centre(region[:, start:end])
                 if mnist is not None:
                     digits.append(Digit((x + start, y, end - start, h), mnist, len(out)))

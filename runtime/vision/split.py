@@ -5,6 +5,9 @@ round 0, a flat 2). Its shape cannot tell, so the model does: cuts are tried at
 the thinnest columns of the blob's middle that cross its ink once (where two digits
 touch; a column through a wide 0 or 6 crosses it twice), and a cut is kept only when both parts
 read with more confidence than the whole, and surely (``SURE``). Parts are cut again the same way.
+A ``veto`` (the guard's say on whether a crop is a digit at all) scales the parts' confidence, not the
+whole's: a letter cut in two gives a part the model alone reads as a sure 1 (a c's bowl, an E's spine) and
+one the guard does not take for a digit.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 from digitkit.runtime.vision.normalise import fit_and_centre
 
 Classify = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) float32 -> (N, 10) probabilities
+Veto = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) float32 -> (N,) in [0, 1]: 0 where a crop is surely no digit
 
 # Only blobs wider than this share of their row's digit height are tried (a narrower one holds one digit).
 TRY_WIDTH = 0.8
@@ -30,15 +34,17 @@ SURE = 0.9
 MAX_PARTS = 8
 
 
-def split_touching(region: np.ndarray, row_height: float, classify: Classify | None) -> list[tuple[int, int]]:
+def split_touching(
+    region: np.ndarray, row_height: float, classify: Classify | None, veto: Veto | None = None
+) -> list[tuple[int, int]]:
     """Column spans [start, end) of the digits in ``region`` (a blob's ink levels, its box's size)."""
     width = region.shape[1]
     if classify is None or width <= TRY_WIDTH * row_height:
         return [(0, width)]
-    return _split(region, 0, width, row_height, classify, MAX_PARTS)
+    return _split(region, 0, width, row_height, classify, veto, MAX_PARTS)
 
 
-def _split(region, start, end, row_height, classify, budget) -> list[tuple[int, int]]:
+def _split(region, start, end, row_height, classify, veto, budget) -> list[tuple[int, int]]:
     whole = fit_and_centre(region[:, start:end])
     width = end - start
     if whole is None or budget < 2 or width <= TRY_WIDTH * row_height:
@@ -55,15 +61,18 @@ def _split(region, start, end, row_height, classify, budget) -> list[tuple[int, 
         spans.append(cut)
     if not spans:
         return [(start, end)]
-    confidence = classify(np.stack(pictures)).max(axis=1)
+    batch = np.stack(pictures)
+    confidence = classify(batch).max(axis=1)
     whole_confidence = float(confidence[0])
+    if veto is not None:
+        confidence[1:] *= veto(batch[1:])
     parts = confidence[1:].reshape(-1, 2).min(axis=1)
     best = int(np.argmax(parts))
     if whole_confidence >= SURE or float(parts[best]) < SURE or float(parts[best]) <= whole_confidence:
         return [(start, end)]
     cut = start + spans[best]
-    left = _split(region, start, cut, row_height, classify, budget // 2)
-    right = _split(region, cut, end, row_height, classify, budget - len(left))
+    left = _split(region, start, cut, row_height, classify, veto, budget // 2)
+    right = _split(region, cut, end, row_height, classify, veto, budget - len(left))
     return left + right
 
 
