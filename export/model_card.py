@@ -87,6 +87,8 @@ def _styles_recipe(cfg: dict[str, Any]) -> str:
         )
     if cfg.get("stroke_share"):
         parts.append(f"bolder or thinner strokes on {cfg['stroke_share']:.0%}")
+    if cfg.get("widen_share"):
+        parts.append(f"the ink box stretched part or all of the way to a square on {cfg['widen_share']:.0%}")
     if not parts:
         return ""
     return f" Added (seed {cfg.get('style_seed')}, regenerated offline): " + "; ".join(parts) + "."

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from digitkit.train import style_table
-from digitkit.train.augment import augment_batch, random_affine
-from digitkit.train.config import preset
+from digitkit.train.augment import MAX_WIDEN, augment_batch, random_affine, widen
+from digitkit.train.config import DRAWN_STYLES, preset
 from digitkit.train.elastic import displacement
 from digitkit.train.mnist_styles import with_crossbar, with_flag, with_slash
 from digitkit.train.strokes import VARIANTS
@@ -81,18 +81,44 @@ def test_augment_batch_is_random_affine_with_styles_off_and_differs_with_them_on
     quick = preset("quick")
     plain = random_affine(images, quick, torch.Generator().manual_seed(3))
     assert torch.equal(augment_batch(images, quick, torch.Generator().manual_seed(3)), plain)
-    styled = augment_batch(images, preset("full-styles"), torch.Generator().manual_seed(3))
+    styled = augment_batch(images, preset("full", **DRAWN_STYLES), torch.Generator().manual_seed(3))
     assert styled.shape == images.shape and not torch.allclose(styled, plain)
+
+
+def _ink_box(image: torch.Tensor) -> tuple[int, int]:
+    ys, xs = torch.nonzero(image[0] > 0.3, as_tuple=True)
+    return int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+
+
+def test_widening_stretches_the_shorter_side_toward_a_square_about_the_ink():
+    images = torch.zeros(3, 1, 28, 28)
+    images[0, 0, 4:24, 12:16] = 1.0  # an upright 1: 4 wide, 20 tall
+    images[1, 0, 10:18, 4:24] = 1.0  # a flat mark: 20 wide, 8 tall
+    images[2, 0, 4:24, 4:24] = 1.0  # already square
+    cfg = dataclasses.replace(preset("quick"), rotate_deg=0.0, shear_deg=0.0, shift_px=0.0, scale=(1.0, 1.0))
+    plain = augment_batch(images, cfg)
+    stretch = widen(images, 1.0, torch.Generator().manual_seed(0))
+    assert stretch is not None and widen(images, 0.0) is None
+    sx, sy, _, _ = stretch
+    assert 1.0 < float(sx[0]) <= MAX_WIDEN and float(sy[0]) == 1.0  # the 1 gets wider, never taller
+    assert float(sx[1]) == 1.0 and float(sy[1]) > 1.0  # the flat mark gets taller
+    assert float(sx[2]) == float(sy[2]) == 1.0
+    wide = augment_batch(images, dataclasses.replace(cfg, widen_share=1.0), torch.Generator().manual_seed(0))
+    (w0, h0), (w1, h1) = _ink_box(wide[0]), _ink_box(wide[1])
+    assert w0 > _ink_box(plain[0])[0] and abs(h0 - 20) <= 1  # about the ink's own centre: still in the picture
+    assert h1 > _ink_box(plain[1])[1] and abs(w1 - 20) <= 1
+    assert torch.allclose(wide[2], plain[2], atol=1e-5)
 
 
 def test_style_presets_train_on_styles_and_the_shipped_recipes_do_not():
     for name in ("full", "tiny"):
         styled, shipped = preset(f"{name}-styles"), preset(name)
-        assert styled.style_per_variant > 0 and styled.mnist_style_per_digit > 0 and styled.elastic_share > 0
+        assert styled.mnist_style_per_digit > 0 and styled.widen_share > 0
         assert (styled.arch, styled.widths) == (shipped.arch, shipped.widths)  # the same network: the same latency
     for name in ("quick", "full", "tiny"):
         cfg = preset(name)
         assert cfg.style_per_variant == cfg.mnist_style_per_digit == 0 and cfg.elastic_share == cfg.stroke_share == 0
+        assert cfg.widen_share == 0
 
 
 def test_training_set_grows_by_the_preset_style_digits():
@@ -123,7 +149,7 @@ def test_style_table_names_every_variant_and_draws_its_grid(capsys, tmp_path):
 @pytest.mark.xfail(
     strict=True,
     reason="the shipped digitkit-cnn predates the style data (European 1 read right 60 %, slashed 0 86 %); "
-    "the style data did not reach the goals in its first run (docs/styles.md); nothing new was shipped",
+    "no style recipe tried (three, docs/styles.md) read real foreign writing better; nothing new was shipped",
 )
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_shipped_cnn_reads_every_style(precision):
