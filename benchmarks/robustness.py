@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import os
 import sys
 import time
 from pathlib import Path
@@ -291,6 +290,13 @@ def cold_start(checkpoint: Path | None, repeats: int = 3) -> dict:
     return result
 
 
+def _host() -> str:
+    """The CPU by name, its cores, the versions and the load when measured: timings compare on one host only."""
+    from digitkit.benchmarks.machine import describe_machine, one_line
+
+    return one_line(describe_machine())  # names the load average at the start
+
+
 # --- report ---------------------------------------------------------------------------------------
 def markdown(results: dict) -> str:
     lines = ["# Runtime robustness", ""]
@@ -337,7 +343,7 @@ def markdown(results: dict) -> str:
         for name, value in results["latency"].items():
             lines.append(f"| {name} | {value:.2f}× |" if "speed-up" in name else f"| {name} | {value:.3f} ms |")
     if results.get("cold_start"):
-        lines += ["", "## Cold start (fresh process: import, load, first prediction of a 280×280 PNG)", ""]
+        lines += ["", "## Cold start (fresh process: import, load, first prediction of a 280×280 drawing)", ""]
         lines += [
             "| path | process wall | import | load | first prediction | peak RSS |",
             "|---|---:|---:|---:|---:|---:|",
@@ -376,7 +382,7 @@ def main(argv=None) -> int:
     zoo = Recognizer(ZOO, threads=1, min_confidence=0.0) if ZOO.is_file() else None
     results: dict = {
         "model": recognizer.model_path.name,
-        "machine": f"{os.cpu_count()} CPUs, {sys.platform}, Python {sys.version.split()[0]}",
+        "machine": _host(),
         "command": "python -m digitkit.benchmarks.robustness " + " ".join(argv if argv is not None else sys.argv[1:]),
     }
     print("transformed MNIST test images:")
