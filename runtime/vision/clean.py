@@ -107,13 +107,20 @@ def _hugging_the_border(pieces: Pieces) -> np.ndarray:
     labels = pieces.labels
     hugging = np.zeros(pieces.count, bool)
     framing = np.zeros(pieces.count, int)
-    for rim, along, across in ((labels[0], 2, 3), (labels[-1], 2, 3), (labels[:, 0], 3, 2), (labels[:, -1], 3, 2)):
-        on_rim = _on(rim, pieces.count)
+    # the threshold may leave the outermost pixels of a sliver of table out (its window is replicated past the
+    # frame): a piece lying along the side within EDGE_GAP of it hugs it too (MNIST "photo of a sheet on a
+    # table", first 3,000: 98.8 % -> 99.1 %; the development photos read the same)
+    near = max(1, round(EDGE_GAP * max(labels.shape)))
+    for rim, band, along, across in (
+        (labels[0], labels[:near].T, 2, 3),
+        (labels[-1], labels[-near:].T, 2, 3),
+        (labels[:, 0], labels[:, :near], 3, 2),
+        (labels[:, -1], labels[:, -near:], 3, 2),
+    ):
         length, depth = pieces.boxes[:, along], pieces.boxes[:, across]
-        side = rim.size
-        along_it = (on_rim > HUG * np.maximum(length, 1)) & (length > 2 * depth)  # a line along it, not across
-        hugging |= along_it
-        framing += on_rim > FRAME * side
+        along_it = (_on_band(band, pieces.count) > HUG * np.maximum(length, 1)) & (length > 2 * depth)
+        hugging |= along_it  # a line along it, not across
+        framing += _on(rim, pieces.count) > FRAME * rim.size
     hugging |= framing >= 2  # the table framing a sheet covers two sides or more; a bold digit in a tight crop, one
     height, width = labels.shape
     rim = rim_width(labels.shape)
@@ -154,6 +161,15 @@ def _table_around(pieces: Pieces) -> np.ndarray:
     table = (sides >= 3) | upright_strip | level_strip | corner
     table[0] = False
     return table
+
+
+def _on_band(band: np.ndarray, count: int) -> np.ndarray:
+    """Per piece: along how many of its pixels' positions along the side (rows of ``band``, the picture's outer
+    few columns laid along that side) it lies within the band."""
+    ordered = np.sort(band, axis=1)
+    first = np.ones(ordered.shape, bool)
+    first[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
+    return np.bincount(ordered[first].astype(np.int64), minlength=count)
 
 
 def _on(rim: np.ndarray, count: int) -> np.ndarray:
