@@ -19,8 +19,9 @@ picture path every caller uses):
 Writes benchmarks/results/robustness.json and robustness.md.
 
 The pictures it scores come from ``train/pictures.py`` and ``train/foreign_data.py``; what is left here
-(evaluation, calibration, latency, the report) is one report's runner; cold start is measured by
-``benchmarks/cold_start.py``, the same fresh-process measurer ``digitkit bench`` uses.
+(evaluation, calibration, latency, the report) is one report's runner, about 400 lines on purpose: each part
+is short and only this report uses it; cold start is measured by ``benchmarks/cold_start.py``, the same
+fresh-process measurer ``digitkit bench`` uses.
 
 MNIST test images are used only here, for evaluation; ``--calibrate`` uses
 training images (train[50000:], which the guard never saw) and non-digits

@@ -1,6 +1,8 @@
 """Issue #13: every bad input and fault gets one line, the documented exit code, no wrong answer, nothing lost.
 
-One test (or one parameter) per case of the hardening issue (#13); docs/errors.md is the table of them. Most run ``main()``
+One test (or one parameter) per case of the hardening issue (#13); docs/errors.md is the table of them. Over 400
+lines on purpose: it is that table's one executable copy, and split by command it would scatter the shared
+subprocess and monkeypatching helpers each case uses. Most run ``main()``
 in-process (cheap); the ones about real pipes, signals and /dev/full run the command in a subprocess.
 Full disks and read-only folders are simulated by monkeypatching the write to raise the OSError the kernel
 would (ENOSPC, EROFS), except /dev/full, which is real.
