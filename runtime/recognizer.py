@@ -219,7 +219,7 @@ class Recognizer:
 
     def _decide(self, probs: np.ndarray, digit_like: float, mnist: np.ndarray, on_page: bool) -> Prediction:
         best = int(np.argmax(probs))
-        guard = min(1.0, digit_like / PAGE_GUARD_SURE) if on_page else digit_like  # page_veto
+        guard = float(_page_veto(digit_like)) if on_page else digit_like
         confidence = float(probs[best]) * guard
         if confidence < self.min_confidence:
             return Prediction(None, confidence, probs, mnist, "not sure", digit_like)
@@ -238,7 +238,7 @@ class Recognizer:
     def page_veto(self, batch: np.ndarray) -> np.ndarray:
         """(N, 28, 28) -> (N,) in [0, 1]: the guard's veto as a page reading applies it (``PAGE_GUARD_SURE``);
         what ``vision.find_rows`` weighs a cut's parts by."""
-        return np.minimum(1.0, self.digit_likeness(batch) / PAGE_GUARD_SURE)
+        return _page_veto(self.digit_likeness(batch))
 
     def _label(self, index: int) -> int:
         try:
@@ -341,6 +341,11 @@ def _read_spec(session, path: Path) -> ModelSpec:
     if spec.layout not in ("NCHW", "NHWC"):
         raise ModelError(f"{path}: metadata layout {spec.layout!r} is not NCHW or NHWC")
     return spec
+
+
+def _page_veto(digit_like: float | np.ndarray) -> np.ndarray:
+    """The guard's P(digit) as a page applies it: in full from ``PAGE_GUARD_SURE`` up, in proportion below."""
+    return np.minimum(1.0, np.divide(digit_like, PAGE_GUARD_SURE))
 
 
 def _softmax(scores: np.ndarray) -> np.ndarray:

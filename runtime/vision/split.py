@@ -64,11 +64,13 @@ def _split(region, start, end, row_height, classify, veto, budget) -> list[tuple
     batch = np.stack(pictures)
     confidence = classify(batch).max(axis=1)
     whole_confidence = float(confidence[0])
+    if whole_confidence >= SURE:
+        return [(start, end)]  # one sure digit: no cut needs weighing (nor the guard's veto running)
     if veto is not None:
         confidence[1:] *= veto(batch[1:])
     parts = confidence[1:].reshape(-1, 2).min(axis=1)
     best = int(np.argmax(parts))
-    if whole_confidence >= SURE or float(parts[best]) < SURE or float(parts[best]) <= whole_confidence:
+    if float(parts[best]) < SURE or float(parts[best]) <= whole_confidence:
         return [(start, end)]
     cut = start + spans[best]
     left = _split(region, start, cut, row_height, classify, veto, budget // 2)
