@@ -47,13 +47,14 @@ def test_transformed_mnist(forced, subset, name):
 def test_usps(forced, shared_dir):
     images, labels = foreign_data.load_usps(shared_dir)
     predictions = robustness.runtime_predictions(forced, foreign_data.upscale16(images))
-    assert robustness.forced_accuracy(predictions, labels) >= 0.95
+    assert robustness.forced_accuracy(predictions, labels) >= 0.969  # issue #11: no drop from the old pipeline's
 
 
 def test_semeion(forced, shared_dir):
     images, labels = foreign_data.load_semeion(shared_dir)
     predictions = robustness.runtime_predictions(forced, foreign_data.upscale16(images))
-    assert robustness.forced_accuracy(predictions, labels) >= 0.88  # European 1, 4, 7 are rare in MNIST
+    # issue #11: no drop from the 90.4 % the pipeline it replaced read (European 1, 4, 7 are rare in MNIST)
+    assert robustness.forced_accuracy(predictions, labels) >= 0.904
 
 
 def test_non_digits_are_refused_and_digits_kept(default, subset):

@@ -53,6 +53,7 @@ FLAT_MIDDLE = 0.25
 SHEET_PHOTO_SIDE = 256
 # Pictures up to this side (before working scale) may be tight crops of one digit, as in USPS and Semeion.
 TIGHT_CROP_SIDE = 64
+CLEAN_SCAN = 0.5  # grey levels of noise (noise_level): MNIST, USPS and Semeion have none, a photo has more
 # A pixel is ink when it stands this many grey levels above its window's mean, and at least NOISE_FACTOR
 # times the picture's noise (paper grain, sensor noise in dim photos such as pages/nirajdudani_01).
 MIN_OFFSET = 10
@@ -72,6 +73,12 @@ class Binarised:
     noise: float = 0.0  # the picture's noise, grey levels (noise_level)
     tight_crop: bool = False  # a picture no larger than TIGHT_CROP_SIDE: the digit's own box (a data set's scan)
     printed: np.ndarray | None = None  # uint8 0/1, printed lines taken out of the mask (lines.py); None: none
+
+    @property
+    def clean_scan(self) -> bool:
+        """A tight crop without noise: a data set's scan of one digit (MNIST, USPS, Semeion), nothing behind it
+        but the digit (no table, no sheet's edge, no printed line), the digit touching its sides."""
+        return self.tight_crop and self.noise < CLEAN_SCAN
 
 
 def to_grey(picture: np.ndarray) -> np.ndarray:
@@ -106,7 +113,7 @@ def binarise(
     noise = noise_level(grey) if noise is None else noise
     offset = max(MIN_OFFSET, round(NOISE_FACTOR * noise))
     if dark_ink is None:
-        dark_ink = ink_is_dark(grey, tight_crop)
+        dark_ink = ink_is_dark(grey, tight_crop, noise)
     ink = cv2.bitwise_not(grey) if dark_ink else grey
     mean = cv2.blur(ink, (window, window), borderType=cv2.BORDER_REPLICATE)
     mask = (cv2.subtract(ink, mean) > offset).view(np.uint8)  # saturating: ink above its window's mean
@@ -133,7 +140,7 @@ def noise_level(grey: np.ndarray) -> float:
     return float(np.median(diff)) * 1.4826 / np.sqrt(2.0)
 
 
-def ink_is_dark(grey: np.ndarray, tight_crop: bool = False) -> bool:
+def ink_is_dark(grey: np.ndarray, tight_crop: bool = False, noise: float = 0.0) -> bool:
     """True for dark ink on light paper.
 
     Two signs, each in [-1, 1], positive for dark ink, added up:
@@ -149,8 +156,10 @@ def ink_is_dark(grey: np.ndarray, tight_crop: bool = False) -> bool:
     bold digit (a scanned data set's 16×16) can be half ink: there the border is the
     paper, unless its median lies near the middle of the grey range (a bold digit
     covering half of it, light falling across the crop); then the signs above decide.
-    Right on 100 % of MNIST under uneven light and of USPS, 99.4 % of Semeion (300-800
-    of each; median + border with the thinner phase deciding: 97.3 % under uneven light).
+    A clean scan (no noise: a data set's) whose border and whole disagree, or whose border is
+    half ink, is judged by which phase is thinner. Right on every one of USPS's 2,007 and
+    Semeion's 1,593 both ways round, and of 3,000 MNIST digits plain, inverted, halved and
+    under uneven light (the thinner phase deciding under uneven light too: 98.8 % there).
     """
     low, high = np.percentile(grey[:: _stride(grey), :: _stride(grey)], (1, 99))
     middle = float(np.median(grey[:: _stride(grey), :: _stride(grey)]))
@@ -168,8 +177,15 @@ def ink_is_dark(grey: np.ndarray, tight_crop: bool = False) -> bool:
     if tight_crop:
         rim = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
         border = (float(np.median(rim)) - low) / max(1.0, high - low)  # 0: as dark as the darkest, 1: brightest
-        if abs(border - 0.5) > BORDER_UNSURE:  # the border is clearly paper
-            return border > 0.5
+        whole = (middle - low) / max(1.0, high - low)
+        clean = noise < CLEAN_SCAN
+        if abs(border - 0.5) > BORDER_UNSURE and ((border > 0.5) == (whole > 0.5) or not clean):
+            return border > 0.5  # the border is clearly paper
+        if clean:
+            # a clean scan whose border and whole disagree on the paper, or whose border is half ink: a bold
+            # digit running along its sides (a 16×16 scan stretched to fill its box). Ink is the phase made of
+            # strokes, the thinner one. (Under uneven light the whole picture's median is no guide: not there.)
+            return _thinner_is_dark(grey)
         # a bold digit covering half the border, or light falling across the crop: the general signs decide
     factor = min(1.0, POLARITY_SIDE / max(grey.shape))
     small = cv2.resize(grey, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else grey
@@ -180,6 +196,21 @@ def ink_is_dark(grey: np.ndarray, tight_crop: bool = False) -> bool:
     )
     by_contrast = (-darkest - brightest) / max(1.0, brightest - darkest)
     return bool(by_median + by_contrast > POLARITY_PRIOR)
+
+
+def _thinner_is_dark(grey: np.ndarray) -> bool:
+    """Whether the dark side of an Otsu split is the thinner one (the 90th percentile of its distance to the
+    other side): strokes have a pen's width, the paper between and around them is wider, even inside a 0 that
+    fills its box."""
+    _, bright = cv2.threshold(grey, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    return _half_width(1 - bright) < _half_width(bright)
+
+
+def _half_width(mask: np.ndarray) -> float:
+    if not mask.any():
+        return float("inf")
+    distance = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
+    return float(np.percentile(distance[mask > 0], 90))
 
 
 def _stride(picture: np.ndarray) -> int:

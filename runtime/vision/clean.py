@@ -73,7 +73,8 @@ def writing_height(binarised: Binarised, pieces: Pieces, one_digit: bool = False
     boxes, ink = [], []
     for i in range(1, pieces.count):
         x, y, w, h = (int(v) for v in pieces.boxes[i])
-        if max(w, h) >= speck and not along[i]:
+        # a tight crop is the digit's own box: its strokes run along the sides (a Semeion 6's flag along the top)
+        if max(w, h) >= speck and (binarised.tight_crop or not along[i]):
             boxes.append((x, y, w, h))
             ink.append(float(pieces.area[i]))
     if one_digit and boxes:  # all of one digit's pieces together, unless they are specks scattered over paper

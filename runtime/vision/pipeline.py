@@ -33,7 +33,6 @@ from digitkit.runtime.vision.split import Classify, Veto, split_touching
 # MNIST digit off-centre in 112×112, 18 %).
 NEAR = 0.5
 ONE_DIGIT_SIDE = 0.05
-CLEAN_SCAN = 0.5  # grey levels of noise: MNIST, USPS and Semeion have none
 
 Judge = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) -> (N,) confidence that each is the digit it reads as
 
@@ -170,7 +169,7 @@ def _region(
         others = cv2.resize(others, (w, h), interpolation=cv2.INTER_NEAREST)
     grow = max(1, round(binarised.window / 4 / binarised.scale))
     # a clean tight crop (a data set's scan of one digit) has no paper grain to clear: its faint rim is part of it
-    floor = 0.0 if binarised.tight_crop and binarised.noise < CLEAN_SCAN else PAPER_SHARE
+    floor = 0.0 if binarised.clean_scan else PAPER_SHARE
     return digit_region(ink[y : y + h, x : x + w], own, others, grow, floor)
 
 
