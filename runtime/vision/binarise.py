@@ -162,6 +162,11 @@ def ink_is_dark(grey: np.ndarray, tight_crop: bool = False, noise: float = 0.0) 
     under uneven light (the thinner phase deciding under uneven light too: 98.8 % there).
     """
     low, high = np.percentile(grey[:: _stride(grey), :: _stride(grey)], (1, 99))
+    sparse = high - low < MIN_OFFSET
+    if sparse:
+        # ink covers under about 1 % of the picture (a small digit drawn in a corner of a large canvas): both
+        # percentiles land on the paper, and the extremes are the ink
+        low, high, _, _ = cv2.minMaxLoc(grey)
     middle = float(np.median(grey[:: _stride(grey), :: _stride(grey)]))
     height, width = grey.shape
     centre = grey[height // 4 : height - height // 4, width // 4 : width - width // 4]
@@ -174,6 +179,10 @@ def ink_is_dark(grey: np.ndarray, tight_crop: bool = False, noise: float = 0.0) 
         if three_quarters - quarter < FLAT_MIDDLE * (high - low):
             middle = float(centre_middle)
     by_median = ((middle - low) - (high - middle)) / max(1.0, high - low)
+    if sparse and abs(by_median) > 0.5:
+        # the paper's level is then known exactly and the ink lies clearly on one side of it; the contrasts'
+        # tails (below) would fall on the paper around the ink, the ink being under their share of the picture
+        return by_median > 0
     if tight_crop:
         rim = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
         border = (float(np.median(rim)) - low) / max(1.0, high - low)  # 0: as dark as the darkest, 1: brightest
