@@ -43,6 +43,36 @@ def test_polarity_is_found_both_ways(dark_ink):
     assert binarise(picture).dark_ink is dark_ink
 
 
+@pytest.mark.parametrize("dark_ink", [True, False])
+def test_a_clean_drawing_is_flat_paper_and_its_bold_strokes_are_ink_whole(dark_ink):
+    """A canvas or a screenshot has paper of one exact level: ink is what differs from it, with no window whose
+    mean a marker's stroke would fill (the window left the middle of such strokes out)."""
+    picture = _paper(280, 280, 255)
+    cv2.circle(picture, (140, 140), 90, 0, 24)  # a 0 drawn with a marker, a tenth of the canvas wide
+    if not dark_ink:
+        picture = 255 - picture
+    binarised = binarise(picture)
+    assert binarised.flat and binarised.dark_ink is dark_ink
+    ring = np.zeros_like(picture)
+    cv2.circle(ring, (140, 140), 90, 1, 16)  # the stroke's middle
+    assert binarised.mask[ring > 0].all()
+    pieces = find_pieces(binarised)
+    assert pieces.count == 2 and stand_out(binarised, pieces, 1).surround == 0.0
+
+
+def test_paper_with_a_table_a_shadow_or_grain_is_not_flat():
+    """Regions (a table beside the sheet, a shadow across it) are no strokes, and a photo has grain: the window
+    decides there."""
+    table = _paper(280, 280, 255)
+    table[:, :70] = 60  # a quarter of the picture
+    shadow = _paper(280, 280, 255)
+    shadow[140:, :] = np.linspace(255, 150, 280, dtype=np.uint8)[None, :]
+    grain = np.clip(np.random.default_rng(0).normal(235, 2, (280, 280)), 0, 255).astype(np.uint8)
+    for picture in (table, shadow, grain):
+        _stroke_digit(picture, "7", 150, 100, 100)
+        assert not binarise(picture).flat
+
+
 def test_a_shadow_over_half_the_page_is_not_ink():
     picture = _paper()
     picture[:, 200:] = 120  # a hard shadow
@@ -282,8 +312,10 @@ def test_a_grid_beside_a_large_digit_stays_out_with_a_wider_window():
     grid[18::30, :] = grid[:, 18::30] = True
     paper[grid] = 160
     paper[36:204, 36:204] = paper[36:204, 36:204] * (1 - ink) + 43 * ink
-    picture = paper.astype(np.uint8)
+    # a photo's grain: a clean rendering is flat paper, which needs no window (binarise.flat_paper)
+    picture = np.clip(paper + np.random.default_rng(0).normal(0, 2, paper.shape), 0, 255).astype(np.uint8)
     first = without_printed_lines(binarise(picture))
+    assert not first.flat
     wider = without_printed_lines(binarise(picture, first.dark_ink, 61, first.noise), first.printed)
     stroke = np.zeros((240, 240), np.uint8)
     stroke[36:204, 36:204] = ink > 0.05

@@ -74,6 +74,9 @@ def stand_out(binarised: Binarised, pieces: Pieces, index: int) -> StandOut:
     one side of the piece is enough.
     """
     x, y, w, h = (int(v) for v in pieces.boxes[index])
+    if binarised.flat:  # every pixel beside a piece is the paper, exactly: nothing around it stands out
+        box = pieces.labels[y : y + h, x : x + w] == index
+        return StandOut(0.0, _quantiles(binarised.ink[y : y + h, x : x + w][box], (0.9,))[0] - float(binarised.paper))
     gap = max(3, binarised.window // 6)
     halo = max(gap // 2, round(HALO * binarised.scale))  # an enlarged picture's edges are blurred wider
     gap = max(gap, 2 * halo)

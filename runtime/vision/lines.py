@@ -47,7 +47,10 @@ def without_printed_lines(binarised: Binarised, known: np.ndarray | None = None)
     rest = (mask > 0) & ((found & mask) == 0)
     if not rest.any():
         return binarised  # nothing but lines: they are the writing (a 1, a 7 written with a ruler)
-    paper = float(np.median(ink[mask == 0])) if (mask == 0).any() else 0.0
+    if binarised.flat:
+        paper = float(binarised.paper)
+    else:
+        paper = float(np.median(ink[mask == 0])) if (mask == 0).any() else 0.0
     stroke = float(np.percentile(ink[rest], 90))
     seen = mask if known is None else mask | known  # the lines' pixels this pass or an earlier one took for ink
     printed = (found > 0) & (seen > 0) & (ink < paper + FAINT * (stroke - paper))

@@ -11,7 +11,7 @@ geometry cannot: where touching digits part, and which way up a page is.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import cv2
@@ -94,7 +94,9 @@ def _read(grey: np.ndarray, classify: Classify | None, veto: Veto | None, one_di
     binarised = without_printed_lines(binarise(grey))
     pieces = find_pieces(binarised)
     wider = window_for(writing_height(binarised, pieces, one_digit), binarised.window, max(binarised.mask.shape))
-    if wider is not None:  # large writing: its strokes may be wider than the first window could see whole
+    if wider is not None and binarised.flat:  # no window was used: only what is measured by it grows
+        binarised = replace(binarised, window=wider)
+    elif wider is not None:  # large writing: its strokes may be wider than the first window could see whole
         wide = binarise(grey, binarised.dark_ink, wider, binarised.noise)
         # the narrower first window sees thin printed lines best: where it found none, there are none
         binarised = wide if binarised.printed is None else without_printed_lines(wide, binarised.printed)
@@ -168,7 +170,12 @@ def _region(
     if (w, h) != (ww, wh):
         own = cv2.resize(own, (w, h), interpolation=cv2.INTER_NEAREST)
         others = cv2.resize(others, (w, h), interpolation=cv2.INTER_NEAREST)
-    grow = max(1, round(binarised.window / 4 / binarised.scale))
+    # the digit may reach past its mask where the window left a bold stroke's middle out; on flat paper no window
+    # was used, and only the rim under the threshold lies beyond it: a working pixel's width in the picture
+    if binarised.flat:
+        grow = max(1, int(np.ceil(1 / binarised.scale)))
+    else:
+        grow = max(1, round(binarised.window / 4 / binarised.scale))
     # a clean tight crop (a data set's scan of one digit) has no paper grain to clear: its faint rim is part of it
     floor = 0.0 if binarised.clean_scan else PAPER_SHARE
     return digit_region(ink[y : y + h, x : x + w], own, others, grow, floor)
