@@ -46,7 +46,6 @@ def shared_dir() -> Path:
 # was rebuilt for.
 NOT_YET_IN_VISION = {
     "tests/test_app_webcam.py::test_marks_that_are_not_digits_are_rejected",
-    "tests/test_reading.py::test_an_underline_touching_the_digits_is_not_read",
     "tests/test_vision_to_mnist.py::test_uneven_light_and_shadow_are_removed[4]",
 }
 

@@ -154,6 +154,27 @@ def test_odd_sizes_are_rules_underlines_and_dots():
     assert odd_sizes(boxes[:3], [500, 500, 500], [200, 200, 40]) == [False, False, True]  # far fainter: not this ink
 
 
+def test_an_underline_is_taken_out_and_a_digits_own_strokes_stay():
+    """An underline through the feet of a row of digits joins them into one piece: it is far longer than that
+    piece is tall, and goes. A 2's flat base, a 7's bar, a 1's stem beside its flag are about as long as their
+    digit is tall, and stay."""
+    from digitkit.runtime.vision.lines import without_printed_lines
+
+    row = _paper(200, 600, 255)
+    for x in (60, 180, 300, 420):
+        _stroke_digit(row, "0", x, 40, 100, thickness=6)
+    cv2.line(row, (20, 140), (580, 140), 30, 6)  # through the 0s' feet
+    cleaned = without_printed_lines(binarise(row))
+    assert cleaned.mask[137:144, 20:580].mean() < 0.1
+    assert np.count_nonzero(find_pieces(cleaned).area > 20) == 4  # the four 0s, apart (a speck or two of line ends)
+    single = _paper(300, 300, 255)
+    cv2.line(single, (60, 250), (240, 250), 30, 14)  # a 2's long base, a 7's bar: one digit's own
+    cv2.line(single, (150, 40), (150, 250), 30, 14)
+    cv2.line(single, (150, 40), (100, 80), 30, 14)  # ... and a 1's flag beside its stem
+    cleaned = without_printed_lines(binarise(single))
+    assert cleaned.mask[245:256, 70:230].mean() > 0.9 and cleaned.mask[60:230, 145:156].mean() > 0.9
+
+
 # --- group -------------------------------------------------------------------------------------
 def test_a_fives_flag_joins_its_body_and_digits_stay_apart():
     boxes = [(0, 20, 30, 40), (10, 10, 25, 6), (60, 0, 30, 60)]  # body, flag just above it, the next digit

@@ -24,6 +24,11 @@ LINE_MIN = 15  # pixels, whatever the picture's size
 # grey grid, train/pictures.py "squared paper": grid at 30-60 % of the ink's contrast).
 FAINT = 0.7
 RIM = 0.02  # lines within this share of the picture's side from its border are left alone (clean.py drops them)
+# A level line as dark as the writing is ruled across it (an underline) when it is this many times longer than
+# the piece it lies in is tall (a row of two digits and more; a 2's base, a 7's bar: about 1), and that piece is
+# at least RULE_TOUCH times the line's own thickness tall (it touches something).
+RULE_LENGTH = 3.0
+RULE_TOUCH = 2.0
 
 
 def without_printed_lines(binarised: Binarised, known: np.ndarray | None = None) -> Binarised:
@@ -38,12 +43,16 @@ def without_printed_lines(binarised: Binarised, known: np.ndarray | None = None)
         # a data set's clean scan of one digit (MNIST, USPS, Semeion) has no paper behind it, and enlarged to
         # working size the straight rims of its bold strokes pass for lines (Semeion: 6s cut through the loop)
         return binarised
-    found = _line_shapes(binarised)
+    found, runs = _line_shapes(binarised)  # runs: every long level run, for the underlines (_rules)
+    mask, ink = binarised.mask, binarised.ink
+    rules = None if runs is None else _rules(mask, runs)
+    if rules is not None:  # as dark as the writing: out of the mask whatever their level
+        mask = (mask & ~(rules & mask)).view(np.uint8)
+        binarised = replace(binarised, mask=mask)
     if known is not None:
         found = known if found is None else found | known
     if found is None:
         return binarised
-    mask, ink = binarised.mask, binarised.ink
     rest = (mask > 0) & ((found & mask) == 0)
     if not rest.any():
         return binarised  # nothing but lines: they are the writing (a 1, a 7 written with a ruler)
@@ -64,8 +73,9 @@ def rim_width(shape: tuple[int, int]) -> int:
     return max(2, round(RIM * max(shape)))
 
 
-def _line_shapes(binarised: Binarised) -> np.ndarray | None:
-    """0/1 pixels on (or one pixel beside) a thin long level or upright run of the mask; None when there is none."""
+def _line_shapes(binarised: Binarised) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(thin, level): 0/1 pixels on (or one pixel beside) a thin long level or upright run of the mask, and on
+    every long level run, thin or not (for _rules); None for either when there is none."""
     mask = binarised.mask
     length = max(LINE_MIN, round(LINE_SPAN * max(mask.shape)))
     # a line tilted by a few degrees steps from row to row: thicken it by a pixel each way before the opening;
@@ -74,7 +84,7 @@ def _line_shapes(binarised: Binarised) -> np.ndarray | None:
     upright = cv2.dilate(mask, np.ones((1, 3), np.uint8))
     level_room, upright_room = level.sum(axis=1).max() >= length, upright.sum(axis=0).max() >= length
     if not (level_room or upright_room):
-        return None
+        return None, None
     level = (
         cv2.morphologyEx(level, cv2.MORPH_OPEN, np.ones((1, length), np.uint8)) if level_room else np.zeros_like(level)
     )
@@ -84,13 +94,38 @@ def _line_shapes(binarised: Binarised) -> np.ndarray | None:
         else np.zeros_like(upright)
     )
     if not (level.any() or upright.any()):
-        return None
+        return None, None
+    # a line along the picture's border is the edge of a sheet, left whole for clean's hugging test
+    rim = rim_width(mask.shape)
+    level[:rim], level[-rim:], upright[:, :rim], upright[:, -rim:] = 0, 0, 0, 0
+    runs = level.copy() if level.any() else None
     # printed lines are thin; a band as thick as the window's reach along a table's or a shadow's edge is not one
     thick = 2 + max(3, binarised.window // 6)  # the dilation above made every line 2 px thicker
     level &= ~cv2.morphologyEx(level, cv2.MORPH_OPEN, np.ones((thick, 1), np.uint8))
     upright &= ~cv2.morphologyEx(upright, cv2.MORPH_OPEN, np.ones((1, thick), np.uint8))
-    # a line along the picture's border is the edge of a sheet, left whole for clean's hugging test
-    rim = rim_width(mask.shape)
-    level[:rim], level[-rim:], upright[:, :rim], upright[:, -rim:] = 0, 0, 0, 0
     found = level | upright
-    return found if found.any() else None
+    return (found if found.any() else None), runs
+
+
+def _rules(mask: np.ndarray, level: np.ndarray) -> np.ndarray | None:
+    """0/1 pixels of the level lines drawn across the writing, as dark as it: an underline through the digits'
+    feet. A level run is one when it is ``RULE_LENGTH`` times longer than the piece of ink it lies in is tall:
+    a 2's base or a 7's bar is about as long as its digit is tall. A line touching nothing is left alone (a
+    dash), and upright runs are: a 1's stem with its flag is such a run beside a short stroke
+    (screen/dfak0_01)."""
+    out, pieces = None, None
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(level, connectivity=8)
+    for k in range(1, count):
+        width, depth = int(stats[k, cv2.CC_STAT_WIDTH]), int(stats[k, cv2.CC_STAT_HEIGHT])
+        if width < RULE_LENGTH * RULE_TOUCH * depth:
+            continue  # too short for its thickness to be ruled across anything
+        segment = (labels == k).view(np.uint8)
+        if pieces is None:
+            pieces = cv2.connectedComponentsWithStats(mask, connectivity=8)
+        ids = pieces[1][(segment > 0) & (mask > 0)]
+        if ids.size == 0:
+            continue
+        tall = int(pieces[2][np.bincount(ids).argmax(), cv2.CC_STAT_HEIGHT])
+        if tall >= RULE_TOUCH * depth and width >= RULE_LENGTH * tall:
+            out = segment if out is None else out | segment
+    return out
