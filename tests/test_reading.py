@@ -92,6 +92,23 @@ def test_an_underline_touching_the_digits_is_not_read(recognizer, mnist_test_u8)
     assert reading.text == "2026"
 
 
+def test_a_tilted_underline_below_the_digits_leaves_no_piece_behind(recognizer, mnist_test_u8, tmp_path):
+    """A line under a number, tilted and not touching it, is a rule only along the rows its long runs lie in;
+    its ends step off them, and left in the mask they joined the digits above: this webcam frame's "271" read
+    "1 | 22" until the flat ends of a rule went with it (lines._line_ends)."""
+    from app_webcam import make_webcam_video
+
+    images, labels = mnist_test_u8
+    video = tmp_path / "marks.avi"
+    truths = make_webcam_video(video, images, labels, sheets=1, frames_per_sheet=4, seed=7, distractors=True)
+    capture = cv2.VideoCapture(str(video))
+    for truth in truths:
+        ok, frame = capture.read()
+        assert ok
+        rows = [row for row in read_number(frame, recognizer, orient=False).text.split("\n") if row.strip("?")]
+        assert [row.strip("?") for row in rows] == truth.numbers
+
+
 def test_a_page_with_paper_grain_is_read(recognizer, mnist_test_u8):
     """Many specks and no stroke holding half of the ink: a page of several digits, not noise."""
     rng = np.random.default_rng(3)

@@ -125,7 +125,27 @@ def _rules(mask: np.ndarray, level: np.ndarray) -> np.ndarray | None:
         ids = pieces[1][(segment > 0) & (mask > 0)]
         if ids.size == 0:
             continue
-        tall = int(pieces[2][np.bincount(ids).argmax(), cv2.CC_STAT_HEIGHT])
+        piece = int(np.bincount(ids).argmax())
+        tall = int(pieces[2][piece, cv2.CC_STAT_HEIGHT])
         if tall >= RULE_TOUCH * depth and width >= RULE_LENGTH * tall:
-            out = segment if out is None else out | segment
+            line = segment | _line_ends(pieces[1] == piece, segment)
+            out = line if out is None else out | line
     return out
+
+
+def _line_ends(piece: np.ndarray, segment: np.ndarray) -> np.ndarray:
+    """0/1: the parts of ``piece`` beside a rule's run that are flat (three times wider than tall): the ends of a
+    tilted line step off the run's rows, and left in the mask would join the digits nearest them."""
+    rest = (piece & (segment == 0)).view(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(rest, connectivity=8)
+    near = cv2.dilate(segment, np.ones((3, 3), np.uint8))
+    flat = np.zeros(count, np.uint8)
+    for k in range(1, count):
+        w, h = int(stats[k, cv2.CC_STAT_WIDTH]), int(stats[k, cv2.CC_STAT_HEIGHT])
+        flat[k] = w >= 3 * h
+    ends = flat[labels]
+    touching = np.unique(labels[(near > 0) & (ends > 0)])
+    keep = np.zeros(count, np.uint8)
+    keep[touching] = 1
+    keep[0] = 0
+    return (keep[labels] & ends).view(np.uint8)
