@@ -26,6 +26,11 @@ DIGIT_HEIGHT = 1.35
 # steepest development page, asheenafazal_01, drifts ~0.2).
 ROW_REACH = 0.5
 ROW_SLOPE = 0.4
+ROW_OWN_SLOPE = 3  # digits a row needs before its own direction is trusted over the page's
+ROW_TAIL = 4  # a row's last digits that say where it is going (a curved row turns)
+# The page's direction is measured between digits up to PAIR_REACH heights apart (4 read the steepest
+# development page, asheenafazal_01, 97.7 -> 94.6 %).
+PAIR_REACH = 3
 
 
 def union(boxes: list[Box]) -> Box:
@@ -84,8 +89,13 @@ def into_rows(boxes: list[Box]) -> list[list[int]]:
         cx, cy = x + w / 2, y + h / 2
         best, best_miss = None, None
         for r, row in enumerate(rows):
-            lx, ly, lw, lh = boxes[row[-1]]
-            predicted = ly + lh / 2 + _slope(boxes, row, page_slope) * (cx - (lx + lw / 2))
+            # where the row points: through the middle of its last few digits (one digit's middle is off the
+            # row's line by the writing's jitter), along its direction
+            tail = [boxes[k] for k in row[-ROW_TAIL:]]
+            mx = float(np.mean([b[0] + b[2] / 2 for b in tail]))
+            my = float(np.mean([b[1] + b[3] / 2 for b in tail]))
+            lh = boxes[row[-1]][3]
+            predicted = my + _slope(boxes, row, page_slope) * (cx - mx)
             miss = abs(cy - predicted)
             if miss <= ROW_REACH * max(h, lh) and (best_miss is None or miss < best_miss):
                 best, best_miss = r, miss
@@ -98,10 +108,12 @@ def into_rows(boxes: list[Box]) -> list[list[int]]:
 
 
 def _slope(boxes: list[Box], row: list[int], page_slope: float = 0.0) -> float:
-    """The row's direction (dy/dx) from its last few digits' middles; the page's for a row of one."""
-    if len(row) < 2:
+    """The row's direction (dy/dx) from its last few digits' middles; the page's for a row of one or two (two
+    digits' middles differ by the writing's jitter as much as by its direction: MNIST digits written in a row
+    with their own vertical placement split into two rows 11 % of the time, 2-6 digits)."""
+    if len(row) < ROW_OWN_SLOPE:
         return page_slope
-    tail = [boxes[i] for i in row[-4:]]
+    tail = [boxes[i] for i in row[-ROW_TAIL:]]
     xs = np.array([b[0] + b[2] / 2 for b in tail])
     ys = np.array([b[1] + b[3] / 2 for b in tail])
     if np.ptp(xs) <= 0:
@@ -112,19 +124,16 @@ def _slope(boxes: list[Box], row: list[int], page_slope: float = 0.0) -> float:
 
 
 def _page_slope(boxes: list[Box]) -> float:
-    """The writing's direction over the page: the median slope from each digit to its nearest neighbour on the
-    right (within three of its heights, no steeper than ROW_SLOPE, and within half its height), 0 when no digit
-    has one."""
-    slopes = []
-    middles = [(b[0] + b[2] / 2, b[1] + b[3] / 2, b[3]) for b in boxes]
-    for cx, cy, h in middles:
-        best = None
-        for ox, oy, _ in middles:
-            dx, dy = ox - cx, oy - cy
-            if 0 < dx <= 3 * h and abs(dy) <= min(ROW_SLOPE * dx, 0.5 * h) and (best is None or dx < best[0]):
-                best = (dx, dy)
-        if best is not None:
-            slopes.append(best[1] / best[0])
-    if not slopes:
+    """The writing's direction over the page: the median slope from each digit to each one on its right (within
+    PAIR_REACH of its heights, no steeper than ROW_SLOPE, and within half its height), 0 when there is none. Every
+    such pair, not only nearest neighbours: digits written up and down along a level row give slopes of both
+    signs between neighbours, and level ones two apart."""
+    if not boxes:
         return 0.0
-    return max(-ROW_SLOPE, min(ROW_SLOPE, float(np.median(slopes))))
+    b = np.asarray(boxes, np.float64)
+    cx, cy, h = b[:, 0] + b[:, 2] / 2, b[:, 1] + b[:, 3] / 2, b[:, 3]
+    dx, dy = cx[None, :] - cx[:, None], cy[None, :] - cy[:, None]  # from each digit (row) to each other (column)
+    pairs = (dx > 0) & (dx <= PAIR_REACH * h[:, None]) & (np.abs(dy) <= np.minimum(ROW_SLOPE * dx, 0.5 * h[:, None]))
+    if not pairs.any():
+        return 0.0
+    return max(-ROW_SLOPE, min(ROW_SLOPE, float(np.median(dy[pairs] / dx[pairs]))))
