@@ -299,3 +299,22 @@ def test_scores_are_the_raw_model_outputs_behind_the_probabilities(foreign, test
     tensor = foreign.model_input(x)  # a batch-1 model: run_model loops, one call per digit
     assert tensor.shape == (20, 1, 28, 28) and tensor.max() > 1  # fed 0..255, as its metadata asks
     np.testing.assert_allclose(foreign.run_model(tensor), logits, atol=1e-3)
+
+
+def test_cuda_calls_keep_one_batch_shape():
+    """On the CUDA provider every model call holds CUDA_BLOCK digits: onnxruntime's CUDA convolution searches
+    its cuDNN algorithm again at every new batch size (a page's calls took 1.3 s instead of 48 ms on an H200)."""
+    from digitkit.runtime.recognizer import CUDA_BLOCK, _in_blocks
+
+    shapes = []
+
+    def run(t: np.ndarray) -> np.ndarray:
+        shapes.append(t.shape)
+        return t.reshape(len(t), -1).sum(axis=1, keepdims=True)
+
+    for n in (1, 3, CUDA_BLOCK, CUDA_BLOCK + 5, 3 * CUDA_BLOCK - 1):
+        tensor = np.random.default_rng(n).random((n, 1, 28, 28)).astype(np.float32)
+        out = _in_blocks(run, tensor)
+        assert out.shape == (n, 1)
+        np.testing.assert_allclose(out[:, 0], tensor.reshape(n, -1).sum(axis=1), rtol=1e-6)
+    assert {s[0] for s in shapes} == {CUDA_BLOCK}
