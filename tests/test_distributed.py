@@ -193,3 +193,22 @@ def test_run_with_a_rank_killed_mid_epoch_resumes_from_its_last_checkpoint(tmp_p
     uninterrupted = json.loads((two_and_one_process_runs[0] / "two" / "metrics.json").read_text())
     assert metrics["confusion_matrix"] == uninterrupted["confusion_matrix"]
     assert [h["loss"] for h in metrics["history"]] == [h["loss"] for h in uninterrupted["history"]]
+
+
+def test_the_process_killed_from_outside_is_named_before_a_peer_that_aborted():
+    """A rank killed by SIGKILL stops the group; its peer aborts (SIGABRT) when the collective breaks under it,
+    and torchrun's agent may notice the abort first. The one line names the kill."""
+    from torch.distributed.elastic.multiprocessing.errors import ProcessFailure
+
+    from digitkit.train.distributed import first_stop
+
+    aborted = ProcessFailure(local_rank=0, pid=10, exitcode=-signal.SIGABRT, error_file="/nonexistent")
+    killed = ProcessFailure(local_rank=1, pid=11, exitcode=-signal.SIGKILL, error_file="/nonexistent")
+    aborted.timestamp, killed.timestamp = 100, 101
+    assert first_stop({0: aborted, 1: killed})[0] == 1
+    other = ProcessFailure(local_rank=1, pid=11, exitcode=1, error_file="/nonexistent")
+    other.timestamp = 101
+    assert first_stop({0: aborted, 1: other})[0] == 1  # an error inside rank 1: its own, not the abort's
+    late_abort = ProcessFailure(local_rank=0, pid=10, exitcode=-signal.SIGABRT, error_file="/nonexistent")
+    late_abort.timestamp = 99
+    assert first_stop({0: late_abort})[0] == 0  # only aborts: the earliest

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -208,7 +209,7 @@ def launch_on_this_machine(nproc: int, worker_argv: list[str], threads: int | No
     try:
         elastic_launch(config=config, entrypoint=command)(*command_args)
     except ChildFailedError as exc:
-        rank, failure = exc.get_first_failure()  # the earliest: the others were stopped because of it
+        rank, failure = first_stop(exc.failures)
         stopped = f"{len(exc.failures)} of {nproc} training processes stopped"
         if failure.exitcode < 0:  # killed from outside: what was saved is good
             raise DigitkitError(
@@ -216,3 +217,13 @@ def launch_on_this_machine(nproc: int, worker_argv: list[str], threads: int | No
                 "--resume continues from the last checkpoint"
             ) from None
         raise DigitkitError(f"{stopped} with an error (said above)") from None
+
+
+def first_stop(failures: dict[int, Any]) -> tuple[int, Any]:
+    """(rank, torchrun's ProcessFailure) of the process that stopped the group.
+
+    The earliest names the cause, the others were stopped because of it; but a process that aborted (SIGABRT:
+    what a peer does when the group is torn down under it) is named only when none was stopped otherwise,
+    whose end the agent may notice later (seen in CI: rank 1 killed by SIGKILL, rank 0's abort noticed first).
+    """
+    return min(failures.items(), key=lambda item: (item[1].exitcode == -signal.SIGABRT, item[1].timestamp))
