@@ -7,6 +7,10 @@ by hand so that the difference is kept as each pixel's local contrast). The
 window follows the picture's scale: pictures are brought to a working size and
 the window is a fixed share of it.
 
+A clean drawing on flat paper (a canvas, a screenshot: most pixels exactly one
+level, nothing wider than a stroke) needs no window: ink is what differs from
+its paper (``flat_paper``), and a bold stroke comes out whole.
+
 Polarity: ink is the minority and the thinner phase. Dark ink on light paper is
 inverted so that every later stage sees bright ink on a dark background, as MNIST
 has it.

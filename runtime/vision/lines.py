@@ -5,6 +5,10 @@ it goes before the pieces are found. A printed line is long and straight, level
 or upright (a photo tilts it a few degrees), and fainter than the writing: pixels
 on such a line and fainter than the strokes' ink are taken out of the mask; where
 a line crosses a stroke the ink is as strong as the stroke's, and stays.
+
+A line drawn as dark as the writing is no printed line, but an underline through the
+digits' feet joins them all into one piece just the same: a level run far longer than
+the piece it joins is tall goes too, with its ends (``_rules``).
 """
 
 from __future__ import annotations
