@@ -212,3 +212,15 @@ def test_the_process_killed_from_outside_is_named_before_a_peer_that_aborted():
     late_abort = ProcessFailure(local_rank=0, pid=10, exitcode=-signal.SIGABRT, error_file="/nonexistent")
     late_abort.timestamp = 99
     assert first_stop({0: late_abort})[0] == 0  # only aborts: the earliest
+
+
+def test_a_peer_stopped_by_the_agent_is_named_after_the_one_that_aborted():
+    """Rank 1 aborts (a crash, SIGABRT); the agent then stops rank 0 with SIGTERM, and may notice that first."""
+    from torch.distributed.elastic.multiprocessing.errors import ProcessFailure
+
+    from digitkit.train.distributed import first_stop
+
+    stopped = ProcessFailure(local_rank=0, pid=10, exitcode=-signal.SIGTERM, error_file="/nonexistent")
+    aborted = ProcessFailure(local_rank=1, pid=11, exitcode=-signal.SIGABRT, error_file="/nonexistent")
+    stopped.timestamp, aborted.timestamp = 100, 101
+    assert first_stop({0: stopped, 1: aborted})[0] == 1

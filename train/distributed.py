@@ -96,6 +96,9 @@ def init_distributed(device: torch.device) -> tuple[DistContext, torch.device]:
 
 def shutdown(ctx: DistContext) -> None:
     if ctx.active and dist.is_initialized():
+        # every rank reaches the teardown before any closes its connections: a rank whose peer had already gone
+        # was aborted by gloo at exit once ("terminate called without an active exception", a finished run)
+        dist.barrier()
         dist.destroy_process_group()
 
 
@@ -222,8 +225,13 @@ def launch_on_this_machine(nproc: int, worker_argv: list[str], threads: int | No
 def first_stop(failures: dict[int, Any]) -> tuple[int, Any]:
     """(rank, torchrun's ProcessFailure) of the process that stopped the group.
 
-    The earliest names the cause, the others were stopped because of it; but a process that aborted (SIGABRT:
-    what a peer does when the group is torn down under it) is named only when none was stopped otherwise,
-    whose end the agent may notice later (seen in CI: rank 1 killed by SIGKILL, rank 0's abort noticed first).
+    The earliest names the cause, the others were stopped because of it; but the agent notices ends in its own
+    order, so the two ends that are consequences come last: a SIGABRT (what a peer does when the group breaks
+    under it; seen in CI: rank 1 killed by SIGKILL, rank 0's abort noticed first), then a SIGTERM (the agent
+    stopping the survivors; seen: rank 1 aborted at teardown, rank 0 named for the SIGTERM it was sent).
     """
-    return min(failures.items(), key=lambda item: (item[1].exitcode == -signal.SIGABRT, item[1].timestamp))
+
+    def consequence(failure: Any) -> int:
+        return {-signal.SIGABRT: 1, -signal.SIGTERM: 2}.get(failure.exitcode, 0)
+
+    return min(failures.items(), key=lambda item: (consequence(item[1]), item[1].timestamp))
