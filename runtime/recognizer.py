@@ -231,8 +231,7 @@ class Recognizer:
         if self._guard is None or len(batch) == 0:
             return np.ones(len(batch), np.float32)
         feed = np.ascontiguousarray(batch[:, None], dtype=np.float32)
-        run = lambda t: self._guard.run(None, {self._guard_input: t})[0]  # noqa: E731
-        likeness = np.asarray(_in_blocks(run, feed) if self.provider == "cuda" else run(feed), np.float32).reshape(-1)
+        likeness = np.asarray(self._run(self._guard, self._guard_input, None, feed), np.float32).reshape(-1)
         if not np.isfinite(likeness).all():
             raise ModelError(f"{self.guard_path}: the guard model gives non-finite scores (NaN or infinity)")
         return likeness
@@ -294,12 +293,18 @@ class Recognizer:
                     self._session.run([self._output], {self._input: tensor[i : i + 1]})[0] for i in range(len(tensor))
                 ]
                 return np.concatenate(outputs, axis=0)
-            if self.provider == "cuda":
-                return _in_blocks(lambda t: self._session.run([self._output], {self._input: t})[0], tensor)
-            return self._session.run([self._output], {self._input: tensor})[0]
+            return self._run(self._session, self._input, [self._output], tensor)
         except Exception as exc:  # onnxruntime's own error types: a model that loads but cannot run
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ModelError(f"{self.model_path}: failed to run ({message})") from None
+
+    def _run(self, session, feed: str, outputs: list[str] | None, tensor: np.ndarray) -> np.ndarray:
+        """One session's first output on ``tensor``; on the CUDA provider in blocks of one shape (_in_blocks)."""
+
+        def run(part: np.ndarray) -> np.ndarray:
+            return session.run(outputs, {feed: part})[0]
+
+        return _in_blocks(run, tensor) if self.provider == "cuda" else run(tensor)
 
     def model_input(self, batch: np.ndarray) -> np.ndarray:
         """(N, 28, 28) [0, 1] white-on-black digits -> the tensor the model's metadata asks for, in one multiply-add."""

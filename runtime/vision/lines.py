@@ -141,15 +141,10 @@ def _line_ends(piece: np.ndarray, segment: np.ndarray) -> np.ndarray:
     """0/1: the parts of ``piece`` beside a rule's run that are flat (three times wider than tall): the ends of a
     tilted line step off the run's rows, and left in the mask would join the digits nearest them."""
     rest = (piece & (segment == 0)).view(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(rest, connectivity=8)
-    near = cv2.dilate(segment, np.ones((3, 3), np.uint8))
-    flat = np.zeros(count, np.uint8)
-    for k in range(1, count):
-        w, h = int(stats[k, cv2.CC_STAT_WIDTH]), int(stats[k, cv2.CC_STAT_HEIGHT])
-        flat[k] = w >= 3 * h
-    ends = flat[labels]
-    touching = np.unique(labels[(near > 0) & (ends > 0)])
-    keep = np.zeros(count, np.uint8)
-    keep[touching] = 1
-    keep[0] = 0
-    return (keep[labels] & ends).view(np.uint8)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(rest, connectivity=8)
+    keep = stats[:, cv2.CC_STAT_WIDTH] >= 3 * stats[:, cv2.CC_STAT_HEIGHT]  # flat
+    touching = np.zeros_like(keep)
+    touching[labels[cv2.dilate(segment, np.ones((3, 3), np.uint8)) > 0]] = True
+    keep &= touching
+    keep[0] = False  # the background
+    return keep[labels].view(np.uint8)
