@@ -45,6 +45,7 @@ def main() -> int:
     from digitkit.runtime.recognizer import Recognizer
     from digitkit.train.mnist import load_mnist
 
+    cv2.setNumThreads(1)  # one thread for OpenCV too, as for the model
     recognizer = Recognizer(threads=1)
     test = np.array(load_mnist(log=lambda _m: None).test_images[:60])
     shown = pictures(test)

@@ -66,10 +66,8 @@ def writing_height(binarised: Binarised, pieces: Pieces, one_digit: bool = False
     """
     height, width = binarised.mask.shape
     speck = max(SPECK_MIN, SPECK_SHARE * max(height, width))
-    labels = pieces.labels
-    along = np.zeros(pieces.count, bool)
-    for rim, side in ((labels[0], width), (labels[-1], width), (labels[:, 0], height), (labels[:, -1], height)):
-        along |= _on(rim, pieces.count) > EDGE_RUN * side
+    sides = np.array([width, width, height, height])[:, None]  # top, bottom, left, right
+    along = (pieces.on_border > EDGE_RUN * sides).any(axis=0)
     boxes, ink = [], []
     for i in range(1, pieces.count):
         x, y, w, h = (int(v) for v in pieces.boxes[i])
@@ -106,26 +104,19 @@ def _hugging_the_border(pieces: Pieces) -> np.ndarray:
     on its outermost pixels, or a line inside the rim that lines.py leaves for this test (squared paper's line
     printed a few pixels from the frame)."""
     labels = pieces.labels
-    hugging = np.zeros(pieces.count, bool)
-    framing = np.zeros(pieces.count, int)
+    height, width = labels.shape
+    x, y, w, h = pieces.boxes.T
     # the threshold may leave the outermost pixels of a sliver of table out (its window is replicated past the
     # frame): a piece lying along the side within EDGE_GAP of it hugs it too (MNIST "photo of a sheet on a
     # table", first 3,000: 98.8 % -> 99.1 %; the development photos read the same)
     near = max(1, round(EDGE_GAP * max(labels.shape)))
-    for rim, band, along, across in (
-        (labels[0], labels[:near].T, 2, 3),
-        (labels[-1], labels[-near:].T, 2, 3),
-        (labels[:, 0], labels[:, :near], 3, 2),
-        (labels[:, -1], labels[:, -near:], 3, 2),
-    ):
-        length, depth = pieces.boxes[:, along], pieces.boxes[:, across]
-        along_it = (_on_band(band, pieces.count) > HUG * np.maximum(length, 1)) & (length > 2 * depth)
-        hugging |= along_it  # a line along it, not across
-        framing += _on(rim, pieces.count) > FRAME * rim.size
+    bands = (labels[:near].T, labels[-near:].T, labels[:, :near], labels[:, -near:])  # top, bottom, left, right
+    on_band = pieces.on_border if near == 1 else _on_bands(bands, pieces.count)
+    length, depth = np.stack([w, w, h, h]), np.stack([h, h, w, w])
+    hugging = ((on_band > HUG * np.maximum(length, 1)) & (length > 2 * depth)).any(axis=0)  # along it, not across
+    framing = (pieces.on_border > FRAME * np.array([width, width, height, height])[:, None]).sum(axis=0)
     hugging |= framing >= 2  # the table framing a sheet covers two sides or more; a bold digit in a tight crop, one
-    height, width = labels.shape
     rim = rim_width(labels.shape)
-    x, y, w, h = (pieces.boxes[:, k] for k in range(4))
     in_side_rim = ((x + w <= rim) | (x >= width - rim)) & (h > 2 * w)
     in_end_rim = ((y + h <= rim) | (y >= height - rim)) & (w > 2 * h)
     hugging |= in_side_rim | in_end_rim
@@ -151,9 +142,8 @@ def _table_around(pieces: Pieces) -> np.ndarray:
     # table beyond it is outside the picture). A digit drawn large into a corner is strokes: screen/frozen599_02
     # fills 12 % of its box.
     # It lies on the frame along most of its length; a bold digit touching a corner meets the frame for a stretch.
-    labels = pieces.labels
-    on_side = np.maximum(_on(labels[:, 0], pieces.count), _on(labels[:, -1], pieces.count))
-    on_end = np.maximum(_on(labels[0], pieces.count), _on(labels[-1], pieces.count))
+    on_top, on_bottom, on_left, on_right = pieces.on_border
+    on_side, on_end = np.maximum(on_left, on_right), np.maximum(on_top, on_bottom)
     along = ((h >= FRAME * height) & (on_side >= WEDGE_ON_FRAME * h)) | (
         (w >= FRAME * width) & (on_end >= WEDGE_ON_FRAME * w)
     )
@@ -164,18 +154,14 @@ def _table_around(pieces: Pieces) -> np.ndarray:
     return table
 
 
-def _on_band(band: np.ndarray, count: int) -> np.ndarray:
-    """Per piece: along how many of its pixels' positions along the side (rows of ``band``, the picture's outer
-    few columns laid along that side) it lies within the band."""
-    ordered = np.sort(band, axis=1)
+def _on_bands(bands: tuple[np.ndarray, ...], count: int) -> np.ndarray:
+    """(len(bands), count): per band and piece, along how many of its pixels' positions along the side (rows of a
+    band, the picture's outer few columns laid along that side) the piece lies within the band."""
+    stacked = np.concatenate([band.astype(np.int64) + k * count for k, band in enumerate(bands)])
+    ordered = np.sort(stacked, axis=1)
     first = np.ones(ordered.shape, bool)
     first[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    return np.bincount(ordered[first].astype(np.int64), minlength=count)
-
-
-def _on(rim: np.ndarray, count: int) -> np.ndarray:
-    """Per piece: how many of the picture's outermost row or column pixels ``rim`` it holds."""
-    return np.bincount(rim, minlength=count)
+    return np.bincount(ordered[first], minlength=len(bands) * count).reshape(len(bands), count)
 
 
 def odd_sizes(boxes: list[Box], ink: list[float], levels: list[float], one_digit: bool = False) -> list[bool]:

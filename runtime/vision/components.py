@@ -11,6 +11,7 @@ the border of a dark region.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -42,19 +43,33 @@ class Pieces:
     def count(self) -> int:
         return len(self.area)
 
+    @cached_property
+    def on_border(self) -> np.ndarray:
+        """(4, count): how many of the picture's outermost pixels each piece holds, on its top, bottom, left and
+        right side (clean.py asks it of every piece three times)."""
+        labels = self.labels
+        rims = (labels[0], labels[-1], labels[:, 0], labels[:, -1])
+        return np.stack([np.bincount(rim, minlength=self.count) for rim in rims])
+
 
 def find_pieces(binarised: Binarised) -> Pieces:
     """Connected components (8-connected) of the ink mask, with their statistics."""
-    height, width = binarised.mask.shape
+    count, labels, stats = label(binarised.mask)
+    area = stats[:, cv2.CC_STAT_AREA].astype(np.int64)
+    area[0] = 0
+    return Pieces(labels, stats[:, :4].astype(np.int64), area)
+
+
+def label(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """OpenCV's 8-connected components of a 0/1 mask: (count, labels, stats)."""
+    height, width = mask.shape
     # 16-bit labels when they cannot run out (8-connected pieces: at most one per 2×2 block); OpenCV 5.0 gathers
     # the statistics of 32-bit labels about 3× slower (280×280 drawing: 0.46 ms vs 0.16 ms, AMD EPYC)
     small = ((height + 1) // 2) * ((width + 1) // 2) < 65_535
     count, labels, stats, _ = cv2.connectedComponentsWithStats(
-        binarised.mask, connectivity=8, ltype=cv2.CV_16U if small else cv2.CV_32S
+        mask, connectivity=8, ltype=cv2.CV_16U if small else cv2.CV_32S
     )
-    area = stats[:, cv2.CC_STAT_AREA].astype(np.int64)
-    area[0] = 0
-    return Pieces(labels, stats[:, :4].astype(np.int64), area)
+    return count, labels, stats
 
 
 @dataclass(frozen=True)
@@ -76,7 +91,7 @@ def stand_out(binarised: Binarised, pieces: Pieces, index: int) -> StandOut:
     x, y, w, h = (int(v) for v in pieces.boxes[index])
     if binarised.flat:  # every pixel beside a piece is the paper, exactly: nothing around it stands out
         box = pieces.labels[y : y + h, x : x + w] == index
-        return StandOut(0.0, _quantiles(binarised.ink[y : y + h, x : x + w][box], (0.9,))[0] - float(binarised.paper))
+        return StandOut(0.0, quantiles(binarised.ink[y : y + h, x : x + w][box], (0.9,))[0] - float(binarised.paper))
     gap = max(3, binarised.window // 6)
     halo = max(gap // 2, round(HALO * binarised.scale))  # an enlarged picture's edges are blurred wider
     gap = max(gap, 2 * halo)
@@ -111,21 +126,33 @@ def stand_out(binarised: Binarised, pieces: Pieces, index: int) -> StandOut:
 
 
 def _stand_out(around: np.ndarray, core: np.ndarray, noise: float) -> StandOut:
-    paper, beyond = _quantiles(around, (0.1, 0.8))
-    level = _quantiles(core, (0.9,))[0] - paper  # the stroke's core
+    paper, beyond = quantiles(around, (0.1, 0.8))
+    level = quantiles(core, (0.9,))[0] - paper  # the stroke's core
     if level <= 0:
         return StandOut(1.0, 0.0)
     # plain paper's 80th and 10th percentiles lie about 2.1 noise levels apart: that much is no table
     return StandOut(max(0.0, float(beyond - paper) - PAPER_SPREAD * noise) / level, level)
 
 
-def _quantiles(values: np.ndarray, shares: tuple[float, ...]) -> list[float]:
-    """Order statistics of (a sample of at most ~4,096 of) the values: np.percentile's machinery costs more than
-    the sort for the few hundred pixels of a ring."""
+def quantiles(values: np.ndarray, shares: tuple[float, ...]) -> list[float]:
+    """Order statistics (nearest rank) of (a sample of at most ~4,096 of) the values: np.percentile's machinery
+    costs more than the partial sort for the few hundred pixels of a ring or a digit's box."""
     sample = values[:: max(1, values.size // 4096)]
     picks = [min(sample.size - 1, int(share * (sample.size - 1) + 0.5)) for share in shares]
     ordered = np.partition(sample, picks)
     return [float(ordered[k]) for k in picks]
+
+
+def percentile(values: np.ndarray, share: float) -> float:
+    """``np.percentile(values, 100 * share)`` (linear interpolation, numpy's own arithmetic) of a sample of at most
+    ~4,096 of the values, by a partial sort: a tenth of np.percentile's time on a digit's few thousand pixels."""
+    sample = values[:: max(1, values.size // 4096)]
+    position = share * (sample.size - 1)
+    below = int(position)
+    above = min(below + 1, sample.size - 1)
+    ordered = np.partition(sample, (below, above))
+    low, high, t = float(ordered[below]), float(ordered[above]), position - below
+    return high - (high - low) * (1 - t) if t >= 0.5 else low + (high - low) * t
 
 
 def _plane(xs: np.ndarray, ys: np.ndarray, values: np.ndarray) -> tuple[float, float, float]:

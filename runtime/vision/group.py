@@ -82,6 +82,8 @@ def group_pieces(boxes: list[Box], areas: list[int]) -> list[list[int]]:
 
 def into_rows(boxes: list[Box]) -> list[list[int]]:
     """Indices into ``boxes`` as rows of writing: rows top to bottom, each left to right."""
+    if len(boxes) <= 1:
+        return [list(range(len(boxes)))] if boxes else []
     rows: list[list[int]] = []
     page_slope = _page_slope(boxes)
     for i in sorted(range(len(boxes)), key=lambda k: boxes[k][0] + boxes[k][2] / 2):

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from digitkit.runtime.vision.binarise import Binarised
+from digitkit.runtime.vision.components import label
 
 # A printed line runs straight for at least this share of the picture's longer side (a digit's longest
 # straight stroke, a 7's bar, is shorter in a row of digits, and the faintness test keeps it when it is not).
@@ -72,6 +73,11 @@ def without_printed_lines(binarised: Binarised, known: np.ndarray | None = None)
     return replace(binarised, mask=(mask & ~printed).view(np.uint8), printed=printed.view(np.uint8))
 
 
+def line_length(shape: tuple[int, int]) -> int:
+    """The shortest run (pixels) taken for a printed line in a picture of this (height, width)."""
+    return max(LINE_MIN, round(LINE_SPAN * max(shape)))
+
+
 def rim_width(shape: tuple[int, int]) -> int:
     """The band along the picture's border (pixels) where a line is taken for a sheet's edge."""
     return max(2, round(RIM * max(shape)))
@@ -81,7 +87,7 @@ def _line_shapes(binarised: Binarised) -> tuple[np.ndarray | None, np.ndarray | 
     """(thin, level): 0/1 pixels on (or one pixel beside) a thin long level or upright run of the mask, and on
     every long level run, thin or not (for _rules); None for either when there is none."""
     mask = binarised.mask
-    length = max(LINE_MIN, round(LINE_SPAN * max(mask.shape)))
+    length = line_length(mask.shape)
     # a line tilted by a few degrees steps from row to row: thicken it by a pixel each way before the opening;
     # the opening keeps only runs ``length`` long, so a row (column) with less ink than that keeps nothing
     level = cv2.dilate(mask, np.ones((3, 1), np.uint8))
@@ -89,14 +95,8 @@ def _line_shapes(binarised: Binarised) -> tuple[np.ndarray | None, np.ndarray | 
     level_room, upright_room = level.sum(axis=1).max() >= length, upright.sum(axis=0).max() >= length
     if not (level_room or upright_room):
         return None, None
-    level = (
-        cv2.morphologyEx(level, cv2.MORPH_OPEN, np.ones((1, length), np.uint8)) if level_room else np.zeros_like(level)
-    )
-    upright = (
-        cv2.morphologyEx(upright, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
-        if upright_room
-        else np.zeros_like(upright)
-    )
+    level = _runs(level, (length, 1)) if level_room else np.zeros_like(level)
+    upright = _runs(upright, (1, length)) if upright_room else np.zeros_like(upright)
     if not (level.any() or upright.any()):
         return None, None
     # a line along the picture's border is the edge of a sheet, left whole for clean's hugging test
@@ -111,6 +111,19 @@ def _line_shapes(binarised: Binarised) -> tuple[np.ndarray | None, np.ndarray | 
     return (found if found.any() else None), runs
 
 
+def _runs(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """0/1: the mask's pixels on a straight run of at least ``size`` (width, height: one of them 1) pixels.
+
+    A morphological opening with that line, by running sums: a run's window sums to its length wherever it
+    fits (the erosion), and every pixel of a window that fits is kept (the dilation). OpenCV's opening costs
+    time in proportion to the line's length, the sums do not (1×71 on 280×280: 0.19 ms -> 0.13 ms).
+    """
+    length = max(size)
+    fits = cv2.boxFilter(mask, cv2.CV_16U, size, normalize=False, borderType=cv2.BORDER_REPLICATE) >= length
+    spread = cv2.boxFilter(fits.view(np.uint8), cv2.CV_16U, size, normalize=False, borderType=cv2.BORDER_CONSTANT)
+    return (spread > 0).view(np.uint8)
+
+
 def _rules(mask: np.ndarray, level: np.ndarray) -> np.ndarray | None:
     """0/1 pixels of the level lines drawn across the writing, as dark as it: an underline through the digits'
     feet. A level run is one when it is ``RULE_LENGTH`` times longer than the piece of ink it lies in is tall:
@@ -118,14 +131,14 @@ def _rules(mask: np.ndarray, level: np.ndarray) -> np.ndarray | None:
     dash), and upright runs are: a 1's stem with its flag is such a run beside a short stroke
     (screen/dfak0_01)."""
     out, pieces = None, None
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(level, connectivity=8)
+    count, labels, stats = label(level)
     for k in range(1, count):
         width, depth = int(stats[k, cv2.CC_STAT_WIDTH]), int(stats[k, cv2.CC_STAT_HEIGHT])
         if width < RULE_LENGTH * RULE_TOUCH * depth:
             continue  # too short for its thickness to be ruled across anything
         segment = (labels == k).view(np.uint8)
         if pieces is None:
-            pieces = cv2.connectedComponentsWithStats(mask, connectivity=8)
+            pieces = label(mask)
         ids = pieces[1][(segment > 0) & (mask > 0)]
         if ids.size == 0:
             continue
@@ -141,7 +154,7 @@ def _line_ends(piece: np.ndarray, segment: np.ndarray) -> np.ndarray:
     """0/1: the parts of ``piece`` beside a rule's run that are flat (three times wider than tall): the ends of a
     tilted line step off the run's rows, and left in the mask would join the digits nearest them."""
     rest = (piece & (segment == 0)).view(np.uint8)
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(rest, connectivity=8)
+    _, labels, stats = label(rest)
     keep = stats[:, cv2.CC_STAT_WIDTH] >= 3 * stats[:, cv2.CC_STAT_HEIGHT]  # flat
     touching = np.zeros_like(keep)
     touching[labels[cv2.dilate(segment, np.ones((3, 3), np.uint8)) > 0]] = True

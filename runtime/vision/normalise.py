@@ -13,6 +13,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from digitkit.runtime.vision.components import percentile
+
 SIZE = 28  # the model's input side
 BOX = 20  # the digit's longer side inside it
 CENTRE = 14.0  # MNIST's centre of mass, in pixel-index coordinates (measured on the training set)
@@ -44,8 +46,9 @@ def digit_region(
     reach[others > 0] = 0
     reach[own > 0] = 1
     paper_pixels = ink[(own == 0) & (others == 0)]  # the box's paper: neither this digit's ink nor another's
-    paper = float(np.median(_sample(paper_pixels))) if paper_pixels.size else float(ink.min())
-    stroke = float(np.percentile(_sample(ink[own > 0]), 90)) if own.any() else float(ink.max())
+    paper = percentile(paper_pixels, 0.5) if paper_pixels.size else float(ink.min())
+    stroke_pixels = ink[own > 0]
+    stroke = percentile(stroke_pixels, 0.9) if stroke_pixels.size else float(ink.max())
     if stroke <= paper:  # a box all ink (a bold bar filling it): the paper is what binarisation left out, black
         paper = 0.0
     if stroke <= paper:
@@ -54,11 +57,6 @@ def digit_region(
     level[level < 255.0 * floor] = 0
     level[reach == 0] = 0
     return np.clip(level, 0, 255).astype(np.uint8)
-
-
-def _sample(values: np.ndarray, most: int = 4096) -> np.ndarray:
-    """Every k-th value, about ``most`` of them: a median or a percentile needs no more."""
-    return values[:: max(1, values.size // most)]
 
 
 def stroke_width(crop: np.ndarray) -> float:

@@ -19,11 +19,11 @@ import numpy as np
 
 from digitkit.runtime.images import load_picture
 from digitkit.runtime.vision import orient
-from digitkit.runtime.vision.binarise import Binarised, binarise, to_grey, window_for
+from digitkit.runtime.vision.binarise import DIGIT_WORK_SIDE, Binarised, binarise, to_grey, window_for
 from digitkit.runtime.vision.clean import odd_sizes, writing_height, writing_pieces
 from digitkit.runtime.vision.components import Pieces, find_pieces
 from digitkit.runtime.vision.group import Box, group_pieces, into_rows, union
-from digitkit.runtime.vision.lines import without_printed_lines
+from digitkit.runtime.vision.lines import line_length, without_printed_lines
 from digitkit.runtime.vision.normalise import PAPER_SHARE, digit_region, fit_and_centre
 from digitkit.runtime.vision.split import Classify, Veto, split_touching
 
@@ -88,10 +88,13 @@ def to_mnist(picture: Any) -> np.ndarray | None:
     return digits[0].mnist if digits else None
 
 
-def _read(grey: np.ndarray, classify: Classify | None, veto: Veto | None, one_digit: bool = False) -> Page:
+def _read(
+    grey: np.ndarray, classify: Classify | None, veto: Veto | None, one_digit: bool = False, coarse: bool = True
+) -> Page:
     """The stages on a grey picture. ``one_digit``: the picture holds one digit, the tallest candidate, and
-    every piece of writing near it is part of it (a 5's flag that a page would read as a separate dash)."""
-    binarised = without_printed_lines(binarise(grey))
+    every piece of writing near it is part of it (a 5's flag that a page would read as a separate dash).
+    ``coarse``: a large digit on flat paper may be found on a half-size copy (``_binarised``)."""
+    binarised = _binarised(grey, one_digit and coarse)
     pieces = find_pieces(binarised)
     wider = window_for(writing_height(binarised, pieces, one_digit), binarised.window, max(binarised.mask.shape))
     if wider is not None and binarised.flat:  # no window was used: only what is measured by it grows
@@ -109,23 +112,48 @@ def _read(grey: np.ndarray, classify: Classify | None, veto: Veto | None, one_di
         groups, group_boxes = _the_digit(groups, group_boxes, pieces)
         if max(group_boxes[0][2:]) < ONE_DIGIT_SIDE * max(binarised.mask.shape):
             groups, group_boxes = [], []  # specks on a blank sheet are no digit
+    if binarised.coarse and (not groups or max(group_boxes[0][2:]) < DIGIT_WORK_SIDE):
+        # what spread the ink over the canvas was no large digit (dust: at half size its dots run together)
+        return _read(grey, classify, veto, one_digit, coarse=False)
     order = into_rows(group_boxes)
-    ink_picture = cv2.bitwise_not(grey) if binarised.dark_ink else grey
+    # the digit's levels come from the picture itself, unless a large digit on flat paper was worked on coarser
+    # than the picture: its working picture then has all the detail a 20×20 box needs (binarise.DIGIT_WORK_SIDE)
+    if binarised.coarse:
+        source, per_pixel = binarised.ink, 1.0 / binarised.scale  # picture pixels per pixel of the region
+    else:
+        source, per_pixel = (cv2.bitwise_not(grey) if binarised.dark_ink else grey), 1.0
     out: list[list[Digit]] = []
     for row in order:
-        row_height = float(np.median([group_boxes[i][3] for i in row])) / binarised.scale
+        row_height = float(np.median([group_boxes[i][3] for i in row])) / binarised.scale / per_pixel
         digits = []
         for i in row:
             box = _picture_box(group_boxes[i], binarised.scale, grey.shape)
-            region = _region(ink_picture, binarised, pieces, groups[i], group_boxes[i], box)
+            region_box = group_boxes[i] if binarised.coarse else box
+            region = _region(source, binarised, pieces, groups[i], group_boxes[i], region_box)
             x, y, _, h = box
             for start, end in split_touching(region, row_height, classify, veto):
                 mnist = fit_and_centre(region[:, start:end])
                 if mnist is not None:
-                    digits.append(Digit((x + start, y, end - start, h), mnist, len(out)))
+                    left, right = round(start * per_pixel), round(end * per_pixel)
+                    digits.append(Digit((x + left, y, max(1, right - left), h), mnist, len(out)))
         if digits:
             out.append(digits)
     return Page(out)
+
+
+def _binarised(grey: np.ndarray, one_digit: bool) -> Binarised:
+    """The picture binarised, printed lines out. A large digit on flat paper is found on a half-size copy
+    (``Binarised.coarse``), unless printed lines run across it: they are thin, and at half size they fade into
+    the strokes they cross (MNIST "squared paper": 3 of 1,000 digits lost, back at full size)."""
+    binarised = without_printed_lines(binarise(grey, one_digit=one_digit))
+    # a line's worth of printed pixels, not a stray pixel on a bold bar's anti-aliased rim
+    if (
+        binarised.coarse
+        and binarised.printed is not None
+        and binarised.printed.sum() >= line_length(binarised.mask.shape)
+    ):
+        return without_printed_lines(binarise(grey))
+    return binarised
 
 
 def _the_digit(groups: list[list[int]], boxes: list[Box], pieces: Pieces) -> tuple[list[list[int]], list[Box]]:
@@ -173,7 +201,7 @@ def _region(
     # the digit may reach past its mask where the window left a bold stroke's middle out; on flat paper no window
     # was used, and only the rim under the threshold lies beyond it: a working pixel's width in the picture
     if binarised.flat:
-        grow = max(1, int(np.ceil(1 / binarised.scale)))
+        grow = 1 if binarised.coarse else max(1, int(np.ceil(1 / binarised.scale)))
     else:
         grow = max(1, round(binarised.window / 4 / binarised.scale))
     # a clean tight crop (a data set's scan of one digit) has no paper grain to clear: its faint rim is part of it

@@ -1,0 +1,115 @@
+"""The vision pipeline's shortcuts give what the plain computations give (#11's 1 ms drawing goal).
+
+Each shortcut is checked against the slower computation it replaces, on pictures the tests make.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from digitkit.runtime.vision import to_mnist
+from digitkit.runtime.vision.binarise import DIGIT_WORK_SIDE, binarise, flat_paper, noise_level
+from digitkit.runtime.vision.clean import _on_bands
+from digitkit.runtime.vision.components import percentile
+from digitkit.runtime.vision.lines import _runs
+from digitkit.runtime.vision.pipeline import _binarised
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(3, 90),
+    st.integers(3, 90),
+    st.integers(2, 50),
+    st.floats(0.3, 0.98),
+    st.booleans(),
+    st.integers(0, 2**31),
+)
+def test_runs_are_a_morphological_opening_with_a_line(height, width, length, density, level, seed):
+    mask = (np.random.default_rng(seed).random((height, width)) < density).astype(np.uint8)
+    line = np.ones((1, length) if level else (length, 1), np.uint8)
+    expected = cv2.morphologyEx(mask, cv2.MORPH_OPEN, line)
+    assert np.array_equal(_runs(mask, (length, 1) if level else (1, length)), expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 6), st.integers(2, 40), st.integers(0, 2**31))
+def test_pieces_on_the_border_bands_are_counted_once_per_position(near, count, seed):
+    rng = np.random.default_rng(seed)
+    bands = tuple(rng.integers(0, count, (int(rng.integers(1, 30)), near)).astype(np.uint16) for _ in range(4))
+    expected = np.zeros((4, count), np.int64)
+    for k, band in enumerate(bands):
+        for row in band:
+            for piece in set(row.tolist()):
+                expected[k, piece] += 1
+    assert np.array_equal(_on_bands(bands, count), expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(2, 60), st.integers(2, 60), st.floats(0.0, 1.0), st.integers(0, 2**31))
+def test_noise_level_is_the_median_neighbour_difference(height, width, busy, seed):
+    """Mostly equal neighbours (a drawing) take a shortcut to 0; the figure is the plain median's either way."""
+    rng = np.random.default_rng(seed)
+    picture = np.full((height, width), 200, np.uint8)
+    noisy = rng.random((height, width)) < busy
+    picture[noisy] = rng.integers(0, 256, int(noisy.sum()))
+    diff = np.abs(np.diff(picture.astype(np.int64), axis=1))
+    assert noise_level(picture) == np.median(diff) * 1.4826 / np.sqrt(2.0)
+
+
+def _canvas(side: int, digit_side: int, seed: int = 0) -> np.ndarray:
+    """A dark 7 drawn with an anti-aliased marker on a white canvas, filling ``digit_side`` pixels."""
+    canvas = np.full((side, side), 255, np.uint8)
+    top, left, pen = (side - digit_side) // 2, (side - digit_side) // 2, max(2, digit_side // 12)
+    bar_end = (left + digit_side, top)
+    cv2.line(canvas, (left, top), bar_end, 0, pen, cv2.LINE_AA)
+    cv2.line(canvas, bar_end, (left + digit_side // 3, top + digit_side), 0, pen, cv2.LINE_AA)
+    return canvas
+
+
+def test_a_canvas_is_judged_flat_on_a_half_size_copy_as_at_full_size():
+    picture = _canvas(560, 300)
+    half = flat_paper(picture)
+    assert half is not None and half.level == 255 and half.dark_ink
+    assert abs(half.extent - 300) <= 4 + 300 // 12  # the box around the strokes, pen included
+    picture[:, :150] = 40  # a table beside the sheet: a region, not a stroke
+    assert flat_paper(picture) is None
+
+
+def test_a_large_digit_on_a_canvas_is_found_at_half_size_and_reads_as_at_full_size():
+    """A digit filling the app's 280×280 canvas is found on a half-size copy; its 28×28 is the one the full-size
+    pipeline makes of the same drawing (a digit just under DIGIT_WORK_SIDE × 2 is found at full size)."""
+    large = _canvas(280, 2 * DIGIT_WORK_SIDE + 20)
+    coarse, full = binarise(large, one_digit=True), binarise(large)
+    assert coarse.coarse and coarse.scale == 0.5 and not full.coarse
+    small = _canvas(280, 2 * DIGIT_WORK_SIDE - 40)
+    assert not binarise(small, one_digit=True).coarse
+    # the same drawing at a size the full-size path reads: the two 28×28s agree to a grey level or so
+    found, reference = to_mnist(large), to_mnist(cv2.resize(large, (140, 140), interpolation=cv2.INTER_AREA))
+    assert found is not None and reference is not None
+    assert float(np.abs(found - reference).mean()) < 0.03
+
+
+def test_printed_lines_send_a_large_digit_back_to_full_size():
+    """Squared paper's thin lines fade at half size: a picture with printed lines is read at full size."""
+    picture = _canvas(280, 2 * DIGIT_WORK_SIDE + 20)
+    grid = np.full_like(picture, 255)
+    grid[::20, :] = 190
+    grid[:, ::20] = 190
+    picture = np.minimum(picture, grid)
+    assert binarise(picture, one_digit=True).coarse  # the grid is thin: the paper is still flat
+    assert not _binarised(picture, one_digit=True).coarse
+    assert _binarised(_canvas(280, 2 * DIGIT_WORK_SIDE + 20), one_digit=True).coarse
+    digit = to_mnist(picture)
+    plain = to_mnist(_canvas(280, 2 * DIGIT_WORK_SIDE + 20))
+    assert digit is not None and float(np.abs(digit - plain).mean()) < 0.03
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 9000), st.sampled_from([0.1, 0.5, 0.8, 0.9]), st.integers(0, 2**31))
+def test_percentile_is_numpys_on_the_sample(size, share, seed):
+    values = np.random.default_rng(seed).integers(0, 256, size).astype(np.uint8)
+    sample = values[:: max(1, size // 4096)]
+    assert percentile(values, share) == float(np.percentile(sample, 100 * share))
