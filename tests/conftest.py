@@ -45,7 +45,6 @@ def shared_dir() -> Path:
 # explained in issue #11's notes; the real photos (tests/test_vision_photos.py) are what the pipeline
 # was rebuilt for.
 NOT_YET_IN_VISION = {
-    "tests/test_app_webcam.py::test_marks_that_are_not_digits_are_rejected",
     "tests/test_vision_to_mnist.py::test_uneven_light_and_shadow_are_removed[4]",
 }
 

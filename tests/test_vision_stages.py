@@ -182,6 +182,17 @@ def test_a_fives_flag_joins_its_body_and_digits_stay_apart():
     assert sorted(map(sorted, groups)) == [[0, 1], [2]]
 
 
+def test_an_underline_under_a_number_joins_none_of_its_digits():
+    """A line drawn under a two-digit number (not touching it) lies just under each digit, as a 2's separate base
+    would; it is far wider than either digit, which no digit's own stroke is. Too wide for a digit, it is odd."""
+    boxes = [(0, 0, 30, 60), (40, 0, 35, 60), (-10, 70, 95, 8)]  # a 1, a 9, the line under them
+    for areas in ([300, 500, 600], [300, 500, 200]):  # grouped largest first: the line before or after the digits
+        assert sorted(map(sorted, group_pieces(boxes, areas))) == [[0], [1], [2]]
+    assert odd_sizes(boxes, [300, 500, 600], [200] * 3) == [False, False, True]
+    base = [(0, 0, 40, 52), (2, 58, 44, 8)]  # a 2 whose base was written as a stroke of its own stays one
+    assert group_pieces(base, [500, 200]) == [[0, 1]]
+
+
 def test_slanted_rows_stay_whole():
     # two rows drifting down by 0.25 per pixel, 60 px apart: a level reading would mix them
     boxes = []

@@ -49,8 +49,11 @@ WEDGE_ON_FRAME = 0.5
 DENSE = 0.02
 # Relative to the typical digit's height (the median of the picture's candidates):
 TALL = 2.2  # taller than this: a rule, an edge, a scribble
-FLAT_WIDE = 2.5  # wider than this while ...
-FLAT_LOW = 0.45  # ... lower than this: an underline or a printed line
+# Wider than FLAT_WIDE while lower than FLAT_LOW: an underline or a printed line. An underline under a number of
+# two digits is ~2.4 digit heights wide (tests/app_webcam.py's marks, read as a "2" at 2.5); a 7's bar broken off its
+# stem is under one. 1.5 and 2.5 read ../shared/data/photos and 300 written numbers (tests/test_reading.py) alike.
+FLAT_WIDE = 1.5
+FLAT_LOW = 0.45
 DOT = 0.3  # neither side reaching this: a dot, a comma, a speck
 MIN_HEIGHT = 8  # working pixels: a mark lower than this is too small to read as a digit (real page digits: >= 12)
 FAINT = 0.35  # its ink's level under this share of the typical digit's: not this picture's writing

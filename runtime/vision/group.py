@@ -21,6 +21,10 @@ SHARED_COLUMNS = 0.5
 PIECE_GAP = 0.3
 # ... and together are at most this many typical heights tall.
 DIGIT_HEIGHT = 1.35
+# ... unless one is a level line (this many times wider than high) this many times wider than the other: an
+# underline under a number of two digits or more.
+LINE_FLAT = 4.0
+LINE_PAST = 1.6
 # A digit joins a row when its middle lies within this share of the row's digit height of where the row
 # points, and the row's slope (dy/dx) is taken as at most ROW_SLOPE (a page photographed at an angle: the
 # steepest development page, asheenafazal_01, drifts ~0.2).
@@ -70,7 +74,8 @@ def group_pieces(boxes: list[Box], areas: list[int]) -> list[list[int]]:
             gap = max(gy - (y + h), y - (gy + gh))
             tall = max(y + h, gy + gh) - min(y, gy)
             if shared >= best_share and gap <= PIECE_GAP * height and tall <= DIGIT_HEIGHT * height:
-                best, best_share = g, shared
+                if not _line_past(boxes[i], group_boxes[g]):
+                    best, best_share = g, shared
         if best is None:
             groups.append([i])
             group_boxes.append(boxes[i])
@@ -78,6 +83,15 @@ def group_pieces(boxes: list[Box], areas: list[int]) -> list[list[int]]:
             groups[best].append(i)
             group_boxes[best] = union([group_boxes[best], boxes[i]])
     return groups
+
+
+def _line_past(a: Box, b: Box) -> bool:
+    """Whether one of two boxes is a level line far wider than the other: an underline under a number (or a
+    fraction's bar), which no digit's own stroke is: a 5's flag or a 7's bar is about as wide as its digit."""
+    return any(
+        wide >= LINE_FLAT * high and wide >= LINE_PAST * other
+        for (wide, high), other in (((a[2], a[3]), b[2]), ((b[2], b[3]), a[2]))
+    )
 
 
 def into_rows(boxes: list[Box]) -> list[list[int]]:
