@@ -38,18 +38,3 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"evaluation on foreign data: {SHARED} (../shared, not part of the repo) is not present")
     return SHARED
-
-
-# Behaviour of the old preprocess.py that the vision pipeline (runtime/vision, issue #11) does not have yet.
-# Each is a strict xfail: it fails the run the day it passes, so the list only shrinks. Measured and
-# explained in issue #11's notes; the real photos (tests/test_vision_photos.py) are what the pipeline
-# was rebuilt for.
-NOT_YET_IN_VISION = {
-    "tests/test_vision_to_mnist.py::test_uneven_light_and_shadow_are_removed[4]",
-}
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.nodeid in NOT_YET_IN_VISION:
-            item.add_marker(pytest.mark.xfail(strict=True, reason="not yet in the vision pipeline (issue #11)"))

@@ -87,6 +87,23 @@ def test_a_shadow_over_half_the_page_is_not_ink():
     assert len(tall) == 2  # both 1s, in and out of the shadow, and nothing else tall
 
 
+def test_a_hard_shadows_edge_leaves_no_band_of_ink_even_where_a_digit_touches_it():
+    """The window's mean straddling a step leaves a band of its bright side standing out, which joined a digit
+    drawn up to the edge into one piece with it; the paper's level from an opening follows the step."""
+    rng = np.random.default_rng(0)
+    picture = _paper()
+    picture[:, :200] = 120  # a hard shadow over the left half
+    _stroke_digit(picture, "1", 100, 100, 80)
+    _stroke_digit(picture, "7", 203, 100, 80)  # its bar drawn right up to the shadow's edge
+    picture = np.clip(picture + rng.normal(0, 3, picture.shape), 0, 255).astype(np.uint8)
+    binarised = binarise(picture)
+    assert binarised.dark_ink
+    mask = binarised.mask
+    assert mask[:, 190:201].sum(axis=0).max() < 10  # no column along the edge is ink (the bar crosses 4 rows)
+    assert mask[98:103, 210:240].mean() > 0.8 and mask[102:178, 95:106].any(axis=1).all()  # the 7's bar, the 1
+    assert mask[:90].sum() + mask[190:].sum() < 30  # and grain is not
+
+
 # --- components and clean ----------------------------------------------------------------------
 def test_a_stroke_has_paper_around_it_and_a_table_edge_does_not():
     picture = _paper()

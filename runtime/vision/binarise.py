@@ -5,7 +5,10 @@ is found by a *local* threshold: a pixel is ink when it stands ``offset`` grey
 levels above the mean of a window around it (OpenCV's adaptive threshold, done
 by hand so that the difference is kept as each pixel's local contrast). The
 window follows the picture's scale: pictures are brought to a working size and
-the window is a fixed share of it.
+the window is a fixed share of it. Where the paper's level steps (a hard shadow's edge, a
+table's), the window's mean straddles the step and a band of its bright side would
+stand out: a pixel must also stand above the paper as a morphological opening sees it
+(the paper with the strokes wiped out and the step left where it is).
 
 A clean drawing on flat paper (a canvas, a screenshot: most pixels exactly one
 level, nothing wider than a stroke) needs no window: ink is what differs from
@@ -70,6 +73,13 @@ STROKE_MAX_SHARE = 0.15
 # goes back to full size when the digit found is smaller than this (dust spread over the canvas) or printed lines
 # cross it (pipeline._binarised). ../shared/data/photos and the robustness rows read the same either way.
 DIGIT_WORK_SIDE = 100
+# The opening that finds the paper's level across a step (a hard shadow's edge) is this many windows wide: wider than
+# any stroke the window keeps. At 1.5 windows two screen drawings' bold strokes came out hollow and were lost; 2 and 3
+# read ../shared/data/photos alike (and the sliver of a table along a photo's edge: 1 of 40 read as a digit, now 0).
+STEP_WINDOWS = 3
+# The opening keeps the darkest of the paper's grain: it lies this many noise levels (noise_level) under the paper's
+# median (measured on Gaussian grain of 1-8 levels, a 75-px opening: 2.9-3.3), and the paper is taken that much higher.
+OPENING_BIAS = 3.0
 # A pixel is ink when it stands this many grey levels above its window's mean, and at least NOISE_FACTOR
 # times the picture's noise (paper grain, sensor noise in dim photos such as pages/nirajdudani_01).
 MIN_OFFSET = 10
@@ -157,6 +167,12 @@ def binarise(
         )
     mean = cv2.blur(ink, (window, window), borderType=cv2.BORDER_REPLICATE)
     mask = (cv2.subtract(ink, mean) > offset).view(np.uint8)  # saturating: ink above its window's mean
+    # ... and above the paper as an opening sees it (every bright mark narrower than its side wiped out, a step kept
+    # where it is): along a hard shadow's or a table's edge, the window's mean (half of it on the dark side) leaves
+    # a band of the bright side standing out; the opening's paper there is that side's own level
+    side = STEP_WINDOWS * window
+    paper = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((side, side), np.uint8), borderType=cv2.BORDER_REPLICATE)
+    mask &= (cv2.subtract(ink, paper) > offset + OPENING_BIAS * noise).view(np.uint8)
     return Binarised(ink, mask, scale, window, offset, bool(dark_ink), noise, tight_crop)
 
 
