@@ -113,3 +113,17 @@ def test_percentile_is_numpys_on_the_sample(size, share, seed):
     values = np.random.default_rng(seed).integers(0, 256, size).astype(np.uint8)
     sample = values[:: max(1, size // 4096)]
     assert percentile(values, share) == float(np.percentile(sample, 100 * share))
+
+
+def test_digits_drawn_with_the_apps_pen_are_found_at_half_size_and_read(mnist_test_u8):
+    """The speed benchmark's drawings (benchmarks/vision_speed.py): MNIST digits along their middle line with the
+    app's pen on its 280×280 canvas. A long straight stroke's anti-aliased rim is no printed line: they stay coarse."""
+    from digitkit.benchmarks.vision_speed import pen_drawing
+    from digitkit.runtime.recognizer import Recognizer
+
+    recognizer = Recognizer(threads=1)
+    images, labels = mnist_test_u8
+    drawings = [pen_drawing(images[i]) for i in range(10)]
+    assert all(_binarised(d, one_digit=True).coarse for d in drawings)
+    read = [recognizer.predict(d).digit for d in drawings]
+    assert sum(r == y for r, y in zip(read, labels[:10], strict=True)) >= 9

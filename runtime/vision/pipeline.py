@@ -23,7 +23,7 @@ from digitkit.runtime.vision.binarise import DIGIT_WORK_SIDE, Binarised, binaris
 from digitkit.runtime.vision.clean import odd_sizes, writing_height, writing_pieces
 from digitkit.runtime.vision.components import Pieces, find_pieces
 from digitkit.runtime.vision.group import Box, group_pieces, into_rows, union
-from digitkit.runtime.vision.lines import line_length, without_printed_lines
+from digitkit.runtime.vision.lines import without_printed_lines
 from digitkit.runtime.vision.normalise import PAPER_SHARE, digit_region, fit_and_centre
 from digitkit.runtime.vision.split import Classify, Veto, split_touching
 
@@ -146,12 +146,9 @@ def _binarised(grey: np.ndarray, one_digit: bool) -> Binarised:
     (``Binarised.coarse``), unless printed lines run across it: they are thin, and at half size they fade into
     the strokes they cross (MNIST "squared paper": 3 of 1,000 digits lost, back at full size)."""
     binarised = without_printed_lines(binarise(grey, one_digit=one_digit))
-    # a line's worth of printed pixels, not a stray pixel on a bold bar's anti-aliased rim
-    if (
-        binarised.coarse
-        and binarised.printed is not None
-        and binarised.printed.sum() >= line_length(binarised.mask.shape)
-    ):
+    # a line across the picture's worth of printed pixels, not the anti-aliased rim of a long straight stroke (a
+    # 2's base drawn with the app's pen: 40-50 working pixels taken for a faint line)
+    if binarised.coarse and binarised.printed is not None and binarised.printed.sum() >= max(binarised.mask.shape):
         return without_printed_lines(binarise(grey))
     return binarised
 
