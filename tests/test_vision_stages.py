@@ -190,6 +190,13 @@ def test_an_underline_is_taken_out_and_a_digits_own_strokes_stay():
     cv2.line(single, (150, 40), (100, 80), 30, 14)  # ... and a 1's flag beside its stem
     cleaned = without_printed_lines(binarise(single))
     assert cleaned.mask[245:256, 70:230].mean() > 0.9 and cleaned.mask[60:230, 145:156].mean() > 0.9
+    apart = _paper(300, 300, 255)
+    cv2.ellipse(apart, (150, 100), (60, 55), 0, 180, 360, 30, 14)  # a 2's bow ...
+    cv2.line(apart, (210, 100), (95, 215), 30, 14)
+    cv2.line(apart, (80, 236), (230, 252), 30, 6)  # ... and its base, a tilted stroke of its own
+    binarised = binarise(apart)
+    base = binarised.mask[230:260].sum()
+    assert base > 800 and without_printed_lines(binarised).mask[230:260].sum() == base
 
 
 # --- group -------------------------------------------------------------------------------------

@@ -145,8 +145,13 @@ def _rules(mask: np.ndarray, level: np.ndarray) -> np.ndarray | None:
         piece = int(np.bincount(ids).argmax())
         tall = int(pieces[2][piece, cv2.CC_STAT_HEIGHT])
         if tall >= RULE_TOUCH * depth and width >= RULE_LENGTH * tall:
-            line = segment | _line_ends(pieces[1] == piece, segment)
-            out = line if out is None else out | line
+            own = pieces[1] == piece
+            line = segment | _line_ends(own, segment)
+            # ... and what the line touches is still there without it: a stroke of its own drawn tilted (a 2's base
+            # written apart from its body) is as tall as that with its ends, and nothing is left beside it
+            rest = np.flatnonzero((own & (line == 0)).any(axis=1))
+            if rest.size and rest[-1] - rest[0] + 1 >= RULE_TOUCH * depth:
+                out = line if out is None else out | line
     return out
 
 
