@@ -1,7 +1,8 @@
 """The one picture -> digits pipeline, in stages a reader can name.
 
     load       images.load_picture (EXIF orientation, alpha, 16-bit) -> grey
-    binarise   binarise.py   local (adaptive) threshold at a working scale, window from the writing's size; polarity
+    binarise   binarise.py   local (adaptive) threshold at a working scale, window from the writing's size
+               polarity.py   which way round the ink is (dark on light, or light on dark)
     lines      lines.py      the faint printed lines of squared or lined paper are not ink
     components components.py connected pieces of ink; how each stands out of its surroundings
     clean      clean.py      drop what is not writing: page and table edges, shadows, specks, faint marks
