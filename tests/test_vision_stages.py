@@ -263,6 +263,24 @@ def test_touching_digits_are_split_by_recognition(recognizer, mnist_test_u8):
     assert text == "27"
 
 
+def test_a_blob_no_wider_than_it_is_tall_is_never_cut():
+    """Whatever recognition would say of its parts: a closed 4 reaching below its row (wider than the row's
+    digits are tall, not than itself) read as "48", a U or a V cut at its foot as "11"."""
+
+    def parts_are_sure(batch: np.ndarray) -> np.ndarray:  # the whole read weakly, every part read surely
+        out = np.full((len(batch), 10), 0.05, np.float32)
+        out[0, 0], out[1:, 1] = 0.5, 0.99
+        return out
+
+    def u_shape(width: int) -> np.ndarray:  # its middle columns cross the ink once: where a cut is tried
+        blob = np.zeros((34, width), np.uint8)
+        cv2.polylines(blob, [np.array([[2, 2], [2, 31], [width - 3, 31], [width - 3, 2]])], False, 255, 3)
+        return blob
+
+    assert split_touching(u_shape(26), 24.0, parts_are_sure) == [(0, 26)]  # wider than its row's digits are tall
+    assert len(split_touching(u_shape(60), 24.0, parts_are_sure)) >= 2  # wider than it is tall: tried, and cut
+
+
 # --- normalise ---------------------------------------------------------------------------------
 def test_fit_and_centre_makes_mnist_geometry():
     crop = np.zeros((90, 40), np.uint8)
