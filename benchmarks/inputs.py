@@ -15,12 +15,15 @@ import numpy as np
 FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, cv2.FONT_HERSHEY_PLAIN)
 
 
-def _draw_digit(digit: int, size: int, rng: np.random.Generator) -> np.ndarray:
-    """One digit, white ink on black, on a size×size uint8 canvas."""
+def _draw_digit(
+    digit: int, size: int, rng: np.random.Generator, pen: int | None = None, fonts: tuple[int, ...] = FONTS
+) -> np.ndarray:
+    """One digit, white ink on black, on a size×size uint8 canvas; ``pen``: the stroke's width in pixels."""
     canvas = np.zeros((size, size), np.uint8)
-    font = FONTS[int(rng.integers(len(FONTS)))]
+    font = fonts[int(rng.integers(len(fonts)))]
     scale = size / 30 * (0.8 if font != cv2.FONT_HERSHEY_PLAIN else 1.6)
-    thickness = max(1, int(round(size * 0.6 * rng.uniform(0.07, 0.11))))  # MNIST strokes: about a tenth of the height
+    # MNIST strokes: about a tenth of the height
+    thickness = pen or max(1, int(round(size * 0.6 * rng.uniform(0.07, 0.11))))
     text = str(digit)
     (w, h), _ = cv2.getTextSize(text, font, scale, thickness)
     x = (size - w) // 2 + int(rng.integers(-size // 10, size // 10 + 1))
@@ -54,8 +57,11 @@ def digit_batch(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def drawing(digit: int = 7, size: int = 280, seed: int = 0) -> np.ndarray:
-    """A size×size drawing-app canvas: thick white strokes on black, as the app's draw window makes."""
-    return _draw_digit(digit, size, np.random.default_rng(seed))
+    """A size×size drawing-app canvas: white strokes on black of the app's pen (``runtime/app/canvas.py``: 1/18 of
+    the canvas), in a single-stroke font, as a mouse draws. (The MNIST-like batches keep their bolder pens and
+    double-stroke fonts: a 280-px DUPLEX 7 of those is a fifth of the canvas wide, a marker no draw window has.)"""
+    single_stroke = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX)
+    return _draw_digit(digit, size, np.random.default_rng(seed), pen=max(2, round(size / 18)), fonts=single_stroke)
 
 
 def camera_frame(digit: int = 3, width: int = 640, height: int = 480, seed: int = 0) -> np.ndarray:
