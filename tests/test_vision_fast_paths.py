@@ -127,3 +127,10 @@ def test_digits_drawn_with_the_apps_pen_are_found_at_half_size_and_read(mnist_te
     assert all(_binarised(d, one_digit=True).coarse for d in drawings)
     read = [recognizer.predict(d).digit for d in drawings]
     assert sum(r == y for r, y in zip(read, labels[:10], strict=True)) >= 9
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(1, 20000), st.sampled_from([0.5, 0.9]), st.integers(0, 2**31))
+def test_percentile_of_all_values_is_numpys(size, share, seed):
+    values = np.random.default_rng(seed).integers(0, 256, size).astype(np.uint8)
+    assert percentile(values, share, most=None) == float(np.percentile(values, 100 * share))

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from digitkit.runtime.vision.binarise import Binarised
-from digitkit.runtime.vision.components import label
+from digitkit.runtime.vision.components import label, percentile
 
 # A printed line runs straight for at least this share of the picture's longer side (a digit's longest
 # straight stroke, a 7's bar, is shorter in a row of digits, and the faintness test keeps it when it is not).
@@ -64,8 +64,8 @@ def without_printed_lines(binarised: Binarised, known: np.ndarray | None = None)
     if binarised.flat:
         paper = float(binarised.paper)
     else:
-        paper = float(np.median(ink[mask == 0])) if (mask == 0).any() else 0.0
-    stroke = float(np.percentile(ink[rest], 90))
+        paper = percentile(ink[mask == 0], 0.5, most=None) if (mask == 0).any() else 0.0
+    stroke = percentile(ink[rest], 0.9, most=None)
     seen = mask if known is None else mask | known  # the lines' pixels this pass or an earlier one took for ink
     printed = (found > 0) & (seen > 0) & (ink < paper + FAINT * (stroke - paper))
     if not printed.any():
