@@ -55,11 +55,11 @@ FLAT_SHARE = 0.5
 STROKE_MAX_SHARE = 0.15
 # One digit drawn large on a flat canvas (the app's 280×280: 160-210 px) is found on a half-size copy when it spans
 # at least twice this many pixels: still this many working pixels or more for a 20×20 box, at a quarter of the
-# pixels to clear (280×280 drawings -> digit, the app's pen, median of 20, AMD EPYC: 2.4 ms -> 1.3 ms with the shortcuts). Half size,
-# never less: screen/frozen599_02, a 4 drawn to within 2 % of three sides of its canvas, is taken for the table
-# around a sheet at a quarter size. The pipeline goes back to full size when the digit found is smaller than this
-# (dust spread over the canvas) or printed lines cross it (pipeline._binarised). ../shared/data/photos and the
-# robustness rows read the same at 64 and at 100 (digits of 200 px and more only).
+# pixels to clear (280×280 drawings -> digit, the app's pen, median of 20, AMD EPYC: 2.4 ms -> 1.3 ms with the
+# shortcuts). Half size, never less: screen/frozen599_02, a 4 drawn to within 2 % of three sides of its canvas, is
+# taken for the table around a sheet at a quarter size. The pipeline goes back to full size when the digit found is
+# smaller than this (dust spread over the canvas) or printed lines cross it (pipeline._binarised).
+# ../shared/data/photos and the robustness rows read the same at 64 and at 100 (digits of 200 px and more only).
 DIGIT_WORK_SIDE = 64
 # The opening that finds the paper's level across a step (a hard shadow's edge) is this many windows wide: wider than
 # any stroke the window keeps. At 1.5 windows two screen drawings' bold strokes came out hollow and were lost; 2 and 3
