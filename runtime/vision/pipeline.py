@@ -11,7 +11,7 @@ geometry cannot: where touching digits part, and which way up a page is.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
@@ -96,10 +96,12 @@ def _read(
     ``coarse``: a large digit on flat paper may be found on a half-size copy (``_binarised``)."""
     binarised = _binarised(grey, one_digit and coarse)
     pieces = find_pieces(binarised)
-    wider = window_for(writing_height(binarised, pieces, one_digit), binarised.window, max(binarised.mask.shape))
-    if wider is not None and binarised.flat:  # no window was used: only what is measured by it grows
-        binarised = replace(binarised, window=wider)
-    elif wider is not None:  # large writing: its strokes may be wider than the first window could see whole
+    # large writing: its strokes may be wider than the first window could see whole. (Flat paper used no window,
+    # and nothing after this point measures by it there.)
+    wider = None
+    if not binarised.flat:
+        wider = window_for(writing_height(binarised, pieces, one_digit), binarised.window, max(binarised.mask.shape))
+    if wider is not None:
         wide = binarise(grey, binarised.dark_ink, wider, binarised.noise)
         # the narrower first window sees thin printed lines best: where it found none, there are none
         binarised = wide if binarised.printed is None else without_printed_lines(wide, binarised.printed)
