@@ -12,6 +12,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from digitkit.runtime.app.canvas import pen_width
+
 FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, cv2.FONT_HERSHEY_PLAIN)
 
 
@@ -61,7 +63,7 @@ def drawing(digit: int = 7, size: int = 280, seed: int = 0) -> np.ndarray:
     the canvas), in a single-stroke font, as a mouse draws. (The MNIST-like batches keep their bolder pens and
     double-stroke fonts: a 280-px DUPLEX 7 of those is a fifth of the canvas wide, a marker no draw window has.)"""
     single_stroke = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_SCRIPT_SIMPLEX)
-    return _draw_digit(digit, size, np.random.default_rng(seed), pen=max(2, round(size / 18)), fonts=single_stroke)
+    return _draw_digit(digit, size, np.random.default_rng(seed), pen=pen_width(size), fonts=single_stroke)
 
 
 def camera_frame(digit: int = 3, width: int = 640, height: int = 480, seed: int = 0) -> np.ndarray:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from digitkit.runtime.app.canvas import pen_width
 from digitkit.timing import median_ms
 
 DRAWINGS = 20
@@ -29,7 +30,7 @@ def pen_drawing(digit: np.ndarray) -> np.ndarray:
     ink = cv2.resize(digit, (CANVAS, CANVAS), interpolation=cv2.INTER_LINEAR) > 127
     distance = cv2.distanceTransform(ink.view(np.uint8), cv2.DIST_L2, 5)
     middle = (distance >= cv2.dilate(distance, np.ones((3, 3), np.uint8))) & (distance > 2)
-    pen = max(2, round(CANVAS / 18))
+    pen = pen_width(CANVAS)
     strokes = cv2.dilate(middle.view(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (pen, pen)))
     return 255 - cv2.GaussianBlur(strokes * 255, (3, 3), 0)  # the canvas's anti-aliased edge
 

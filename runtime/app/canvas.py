@@ -20,6 +20,11 @@ INK = 20
 Point = tuple[int, int]
 
 
+def pen_width(height: int) -> int:
+    """The pen's width in pixels on a canvas this tall: a felt pen, 1/18 of the height."""
+    return max(2, round(height / 18))
+
+
 @dataclass
 class Canvas:
     """Strokes drawn with the mouse on a ``width`` x ``height`` sheet of paper."""
@@ -35,7 +40,7 @@ class Canvas:
         if self.width < 28 or self.height < 28:
             raise ValueError(f"canvas of {self.width}x{self.height} is too small (28x28 at least)")
         if self.thickness is None:
-            self.thickness = max(2, round(self.height / 18))
+            self.thickness = pen_width(self.height)
 
     # -- editing ---------------------------------------------------------------------------------
     @property

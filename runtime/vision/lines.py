@@ -73,11 +73,6 @@ def without_printed_lines(binarised: Binarised, known: np.ndarray | None = None)
     return replace(binarised, mask=(mask & ~printed).view(np.uint8), printed=printed.view(np.uint8))
 
 
-def line_length(shape: tuple[int, int]) -> int:
-    """The shortest run (pixels) taken for a printed line in a picture of this (height, width)."""
-    return max(LINE_MIN, round(LINE_SPAN * max(shape)))
-
-
 def rim_width(shape: tuple[int, int]) -> int:
     """The band along the picture's border (pixels) where a line is taken for a sheet's edge."""
     return max(2, round(RIM * max(shape)))
@@ -87,7 +82,7 @@ def _line_shapes(binarised: Binarised) -> tuple[np.ndarray | None, np.ndarray | 
     """(thin, level): 0/1 pixels on (or one pixel beside) a thin long level or upright run of the mask, and on
     every long level run, thin or not (for _rules); None for either when there is none."""
     mask = binarised.mask
-    length = line_length(mask.shape)
+    length = max(LINE_MIN, round(LINE_SPAN * max(mask.shape)))
     # a line tilted by a few degrees steps from row to row: thicken it by a pixel each way before the opening;
     # the opening keeps only runs ``length`` long, so a row (column) with less ink than that keeps nothing
     level = cv2.dilate(mask, np.ones((3, 1), np.uint8))

@@ -151,7 +151,7 @@ def _binarised(grey: np.ndarray, one_digit: bool) -> Binarised:
     # a line across the picture's worth of printed pixels, not the anti-aliased rim of a long straight stroke (a
     # 2's base drawn with the app's pen: 40-50 working pixels taken for a faint line)
     if binarised.coarse and binarised.printed is not None and binarised.printed.sum() >= max(binarised.mask.shape):
-        return without_printed_lines(binarise(grey))
+        return without_printed_lines(binarise(grey, binarised.dark_ink, noise=binarised.noise))
     return binarised
 
 
