@@ -11,9 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from digitkit.runtime.vision import to_mnist
-from digitkit.runtime.vision.binarise import DIGIT_WORK_SIDE, binarise, flat_paper, noise_level
+from digitkit.runtime.vision.binarise import (
+    DIGIT_WORK_SIDE,
+    FLAT_SHARE,
+    _paper_level,
+    binarise,
+    flat_paper,
+    noise_level,
+)
 from digitkit.runtime.vision.clean import _on_bands
-from digitkit.runtime.vision.components import percentile
+from digitkit.runtime.vision.components import label, percentile
 from digitkit.runtime.vision.lines import _runs
 from digitkit.runtime.vision.pipeline import _binarised
 
@@ -32,6 +39,45 @@ def test_runs_are_a_morphological_opening_with_a_line(height, width, length, den
     line = np.ones((1, length) if level else (length, 1), np.uint8)
     expected = cv2.morphologyEx(mask, cv2.MORPH_OPEN, line)
     assert np.array_equal(_runs(mask, (length, 1) if level else (1, length)), expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.integers(1, 80),
+    st.integers(1, 80),
+    st.integers(0, 12),
+    st.floats(0.0, 1.0),
+    st.integers(0, 2**31),
+)
+def test_labels_and_statistics_are_opencvs(height, width, blobs, density, seed):
+    """Ink anywhere (odd or even edges, touching the border or not, none, all), few pieces or many."""
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((height, width), np.uint8)
+    for _ in range(blobs):
+        x, y = int(rng.integers(0, width)), int(rng.integers(0, height))
+        w, h = int(rng.integers(1, width + 1)), int(rng.integers(1, height + 1))
+        mask[y : y + h, x : x + w] = rng.random(mask[y : y + h, x : x + w].shape) < density
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_16U)
+    got = label(mask)
+    assert got[0] == count
+    assert np.array_equal(got[1], labels)
+    assert np.array_equal(got[2], stats)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 90), st.integers(1, 90), st.floats(0.0, 1.0), st.integers(1, 255), st.integers(0, 2**31))
+def test_paper_level_is_the_histograms_most_common_level(height, width, share, spread, seed):
+    """A level on about ``share`` of the pixels (ties with another level at exactly half included), the rest
+    spread over ``spread`` other levels: the sample's shortcut answers what the whole histogram does."""
+    rng = np.random.default_rng(seed)
+    picture = rng.integers(0, spread, (height, width)).astype(np.uint8)
+    picture[rng.random((height, width)) < share] = 200
+    if rng.random() < 0.2:  # two levels on half the pixels each
+        picture = np.where(np.arange(height * width).reshape(height, width) % 2 == 0, 17, 200).astype(np.uint8)
+    counts = np.bincount(picture.ravel(), minlength=256)
+    level = int(np.argmax(counts))
+    expected = None if counts[level] < FLAT_SHARE * picture.size else level
+    assert _paper_level(picture) == expected
 
 
 @settings(max_examples=100, deadline=None)

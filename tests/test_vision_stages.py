@@ -176,19 +176,27 @@ def test_an_underline_is_taken_out_and_a_digits_own_strokes_stay():
     piece is tall, and goes. A 2's flat base, a 7's bar, a 1's stem beside its flag are about as long as their
     digit is tall, and stay."""
     from digitkit.runtime.vision.lines import without_printed_lines
+    from digitkit.runtime.vision.underlines import without_underlines
+
+    def cleaned_of(picture):
+        binarised = without_printed_lines(binarise(picture))
+        return without_underlines(binarised, find_pieces(binarised))
 
     row = _paper(200, 600, 255)
     for x in (60, 180, 300, 420):
         _stroke_digit(row, "0", x, 40, 100, thickness=6)
     cv2.line(row, (20, 140), (580, 140), 30, 6)  # through the 0s' feet
-    cleaned = without_printed_lines(binarise(row))
+    joined = find_pieces(without_printed_lines(binarise(row)))
+    assert np.count_nonzero(joined.area > 20) == 1  # the line joins the four 0s into one piece
+    cleaned, pieces = cleaned_of(row)
     assert cleaned.mask[137:144, 20:580].mean() < 0.1
-    assert np.count_nonzero(find_pieces(cleaned).area > 20) == 4  # the four 0s, apart (a speck or two of line ends)
+    assert np.count_nonzero(pieces.area > 20) == 4  # the four 0s, apart (a speck or two of line ends)
+    assert np.array_equal(pieces.labels, find_pieces(cleaned).labels)  # the pieces of the mask without it
     single = _paper(300, 300, 255)
     cv2.line(single, (60, 250), (240, 250), 30, 14)  # a 2's long base, a 7's bar: one digit's own
     cv2.line(single, (150, 40), (150, 250), 30, 14)
     cv2.line(single, (150, 40), (100, 80), 30, 14)  # ... and a 1's flag beside its stem
-    cleaned = without_printed_lines(binarise(single))
+    cleaned, _ = cleaned_of(single)
     assert cleaned.mask[245:256, 70:230].mean() > 0.9 and cleaned.mask[60:230, 145:156].mean() > 0.9
     apart = _paper(300, 300, 255)
     cv2.ellipse(apart, (150, 100), (60, 55), 0, 180, 360, 30, 14)  # a 2's bow ...
@@ -196,7 +204,7 @@ def test_an_underline_is_taken_out_and_a_digits_own_strokes_stay():
     cv2.line(apart, (80, 236), (230, 252), 30, 6)  # ... and its base, a tilted stroke of its own
     binarised = binarise(apart)
     base = binarised.mask[230:260].sum()
-    assert base > 800 and without_printed_lines(binarised).mask[230:260].sum() == base
+    assert base > 800 and cleaned_of(apart)[0].mask[230:260].sum() == base
 
 
 # --- group -------------------------------------------------------------------------------------

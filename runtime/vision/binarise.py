@@ -20,7 +20,7 @@ later stage sees bright ink on a dark background, as MNIST has it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -89,6 +89,7 @@ class Binarised:
     printed: np.ndarray | None = None  # uint8 0/1, printed lines taken out of the mask (lines.py); None: none
     paper: int | None = None  # flat paper's level in ``ink`` (flat_paper): ink is what stands above it; None: not flat
     coarse: bool = False  # a large digit on flat paper, worked on coarser than the picture (DIGIT_WORK_SIDE)
+    runs: np.ndarray | None = None  # uint8 0/1, every long level run of the mask (lines.py), for underlines.py
 
     @property
     def flat(self) -> bool:
@@ -182,22 +183,38 @@ def flat_paper(grey: np.ndarray) -> FlatPaper | None:
     """
     if min(grey.shape) >= 2 * WORK_MIN_SIDE:  # judged on a half-size copy (a 280-px canvas: 0.2 ms -> 0.06 ms)
         half = flat_paper(cv2.resize(grey, (grey.shape[1] // 2, grey.shape[0] // 2), interpolation=cv2.INTER_AREA))
-        return None if half is None else replace(half, extent=2 * half.extent)
-    counts = cv2.calcHist([grey], [0], None, [256], [0, 256]).ravel()
-    level = int(np.argmax(counts))
-    if counts[level] < FLAT_SHARE * grey.size:
+        return None if half is None else FlatPaper(half.level, half.dark_ink, 2 * half.extent)
+    level = _paper_level(grey)
+    if level is None:
         return None
     other = (cv2.absdiff(grey, np.full_like(grey, level)) > MIN_OFFSET).view(np.uint8)
-    side = 2 * round(STROKE_MAX_SHARE * min(grey.shape) / 2) + 1
-    if cv2.erode(other, np.ones((side, side), np.uint8)).any():
-        return None
-    if not other.any():
+    x, y, width, height = cv2.boundingRect(other)
+    if width == 0:
         return FlatPaper(level, level > 127)  # blank: dark ink on light paper, as most pictures have it
-    _, _, width, height = cv2.boundingRect(other)
-    # the strokes lie on one side of the paper
-    apart = np.abs(np.arange(256) - level) > MIN_OFFSET  # ``other``'s levels: their mean from the histogram
-    mean = float(counts[apart] @ np.arange(256)[apart]) / float(counts[apart].sum())
+    # nothing wider than a stroke: no square of that side all of it. Looked for in the box around it and a blank
+    # pixel beside (an erosion counts the picture's outside as ink, and the blank pixel stops it as the rest would)
+    side = 2 * round(STROKE_MAX_SHARE * min(grey.shape) / 2) + 1
+    box = other[max(0, y - 1) : y + height + 1, max(0, x - 1) : x + width + 1]
+    if cv2.hasNonZero(cv2.erode(box, np.ones((side, side), np.uint8))):
+        return None
+    # the strokes lie on one side of the paper: their mean level
+    mean = cv2.sumElems(cv2.bitwise_and(grey, grey, mask=other))[0] / cv2.countNonZero(other)
     return FlatPaper(level, mean < level, max(width, height))
+
+
+def _paper_level(grey: np.ndarray) -> int | None:
+    """The level FLAT_SHARE of the picture or more is exactly at (the most common one), else None.
+
+    A level held by more than half of the pixels is the most common of a sample too: it is taken from a sample
+    of every 4th pixel each way and counted on all of them (a 140-px canvas: 22 -> 7 µs); when that count falls
+    short, the whole picture's histogram decides."""
+    sample = np.bincount(grey[::4, ::4].ravel(), minlength=256)
+    level = int(np.argmax(sample))
+    if np.count_nonzero(grey == level) > max(FLAT_SHARE, 0.5) * grey.size:
+        return level
+    counts = cv2.calcHist([grey], [0], None, [256], [0, 256]).ravel()
+    level = int(np.argmax(counts))
+    return None if counts[level] < FLAT_SHARE * grey.size else level
 
 
 def window_for(digit_height: float, current: int, side: int) -> int | None:

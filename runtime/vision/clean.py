@@ -16,7 +16,7 @@ import numpy as np
 
 from digitkit.runtime.vision.binarise import Binarised
 from digitkit.runtime.vision.components import Pieces, stand_out
-from digitkit.runtime.vision.group import Box, typical_height, union
+from digitkit.runtime.vision.group import Box, typical_height, union, weighted_median
 from digitkit.runtime.vision.lines import rim_width
 
 # A piece whose longer side is under this share of the working picture's longer side is a speck (6 px on a
@@ -114,10 +114,15 @@ def _hugging_the_border(pieces: Pieces) -> np.ndarray:
     # table", first 3,000: 98.8 % -> 99.1 %; the development photos read the same)
     near = max(1, round(EDGE_GAP * max(labels.shape)))
     bands = (labels[:near].T, labels[-near:].T, labels[:, :near], labels[:, -near:])  # top, bottom, left, right
-    on_band = pieces.on_border if near == 1 else _on_bands(bands, pieces.count)
-    length, depth = np.stack([w, w, h, h]), np.stack([h, h, w, w])
+    if near == 1:
+        on_band = pieces.on_border
+    elif ((x[1:] < near) | (y[1:] < near) | (x[1:] + w[1:] > width - near) | (y[1:] + h[1:] > height - near)).any():
+        on_band = _on_bands(bands, pieces.count)
+    else:  # no piece reaches into the bands (a drawing in the middle of its canvas)
+        on_band = np.zeros((4, pieces.count), np.int64)
+    length, depth = pieces.boxes[:, [2, 2, 3, 3]].T, pieces.boxes[:, [3, 3, 2, 2]].T  # along each side, across it
     hugging = ((on_band > HUG * np.maximum(length, 1)) & (length > 2 * depth)).any(axis=0)  # along it, not across
-    framing = (pieces.on_border > FRAME * np.array([width, width, height, height])[:, None]).sum(axis=0)
+    framing = np.count_nonzero(pieces.on_border > FRAME * np.array([[width], [width], [height], [height]]), axis=0)
     hugging |= framing >= 2  # the table framing a sheet covers two sides or more; a bold digit in a tight crop, one
     rim = rim_width(labels.shape)
     in_side_rim = ((x + w <= rim) | (x >= width - rim)) & (h > 2 * w)
@@ -176,7 +181,7 @@ def odd_sizes(boxes: list[Box], ink: list[float], levels: list[float], one_digit
     if not boxes:
         return []
     typical = typical_height(boxes, ink)
-    typical_level = _weighted_median(levels, ink)
+    typical_level = weighted_median(levels, ink)
     odd = []
     for (_, _, w, h), level in zip(boxes, levels, strict=True):
         faint_or_tiny = h < MIN_HEIGHT or level < FAINT * typical_level
@@ -185,9 +190,3 @@ def odd_sizes(boxes: list[Box], ink: list[float], levels: list[float], one_digit
         )
         odd.append(faint_or_tiny or (odd_size and not one_digit))
     return odd
-
-
-def _weighted_median(values: list[float], weights: list[float]) -> float:
-    order = np.argsort(values)
-    cumulative = np.cumsum(np.asarray(weights, np.float64)[order])
-    return float(np.asarray(values)[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])

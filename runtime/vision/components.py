@@ -28,6 +28,7 @@ KEEPS_LEVEL = 0.5  # ... and believe it when the piece keeps this share of its b
 # light) has strokes at 0.26 (median): 0.25 lost 2.7 pp of its first 3,000 digits, 0.5 none that mattered
 # (98.5 % vs 98.6 %); the development photos read the same at either.
 STEP = 0.5
+FEW_PIECES = 4  # label(): up to this many pieces, their statistics one by one (~4 µs each on 140×140) beat OpenCV's
 HALO = 1.5  # picture pixels: a stroke's anti-aliased rim (MNIST's is one to two pixels)
 
 
@@ -48,6 +49,12 @@ class Pieces:
         """(4, count): how many of the picture's outermost pixels each piece holds, on its top, bottom, left and
         right side (clean.py asks it of every piece three times)."""
         labels = self.labels
+        height, width = labels.shape
+        x, y, w, h = self.boxes[1:].T
+        if not ((x == 0) | (y == 0) | (x + w == width) | (y + h == height)).any():  # no piece reaches the border
+            out = np.zeros((4, self.count), np.int64)
+            out[:, 0] = width, width, height, height
+            return out
         rims = (labels[0], labels[-1], labels[:, 0], labels[:, -1])
         return np.stack([np.bincount(rim, minlength=self.count) for rim in rims])
 
@@ -61,14 +68,40 @@ def find_pieces(binarised: Binarised) -> Pieces:
 
 
 def label(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
-    """OpenCV's 8-connected components of a 0/1 mask: (count, labels, stats)."""
+    """OpenCV's 8-connected components of a 0/1 mask: (count, labels, stats), exactly as
+    ``cv2.connectedComponentsWithStats`` gives them, faster where the ink is a small part of the picture.
+
+    OpenCV 5.0 spends more on the statistics than on the labels (140×140, any ink: 14 µs to label, 30 µs more for
+    the statistics, AMD EPYC), and both in proportion to the picture's size: the ink's box is labelled alone, and
+    the statistics of a few pieces are taken one piece at a time (a drawing's mask: 44 -> 28 µs; its lines, 36 -> 17).
+    """
     height, width = mask.shape
     # 16-bit labels when they cannot run out (8-connected pieces: at most one per 2×2 block); OpenCV 5.0 gathers
     # the statistics of 32-bit labels about 3× slower (280×280 drawing: 0.46 ms vs 0.16 ms, AMD EPYC)
-    small = ((height + 1) // 2) * ((width + 1) // 2) < 65_535
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(
-        mask, connectivity=8, ltype=cv2.CV_16U if small else cv2.CV_32S
-    )
+    ltype = cv2.CV_16U if ((height + 1) // 2) * ((width + 1) // 2) < 65_535 else cv2.CV_32S
+    x, y, w, h = cv2.boundingRect(mask)
+    # the box starts on even pixels: OpenCV labels 2×2 blocks, and numbers the pieces in the order it meets them
+    x0, y0 = x - x % 2, y - y % 2
+    if w == 0 or (x0, y0, x + w, y + h) == (0, 0, width, height):
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=ltype)
+        return count, labels, stats
+    box = mask[y0 : y + h, x0 : x + w]
+    count, part = cv2.connectedComponents(box, connectivity=8, ltype=ltype)
+    if count - 1 <= FEW_PIECES:
+        stats = np.empty((count, 5), np.int32)
+        for k in range(1, count):
+            own = (part == k).view(np.uint8)
+            px, py, pw, ph = cv2.boundingRect(own)
+            stats[k] = px + x0, py + y0, pw, ph, cv2.countNonZero(own[py : py + ph, px : px + pw])
+    else:
+        count, part, stats, _ = cv2.connectedComponentsWithStats(box, connectivity=8, ltype=ltype)
+        stats[1:, :2] += (x0, y0)
+    labels = np.zeros(mask.shape, part.dtype)
+    labels[y0 : y + h, x0 : x + w] = part
+    # the background's box: the whole picture when the ink leaves a blank row or column on every side
+    inside = x > 0 and y > 0 and x + w < width and y + h < height
+    stats[0, :4] = (0, 0, width, height) if inside else cv2.boundingRect((labels == 0).view(np.uint8))
+    stats[0, 4] = mask.size - cv2.countNonZero(mask)
     return count, labels, stats
 
 

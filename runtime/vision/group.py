@@ -10,6 +10,9 @@ swap digits.
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from itertools import accumulate
+
 import numpy as np
 
 Box = tuple[int, int, int, int]  # x, y, w, h
@@ -52,13 +55,18 @@ def typical_height(boxes: list[Box], weights: list[float] | None = None) -> floa
     Weighted, because paper grain leaves many small specks and a page few digits:
     by count the specks would be typical, by ink the digits are.
     """
-    if not boxes:
+    return weighted_median([b[3] for b in boxes], [1.0] * len(boxes) if weights is None else weights)
+
+
+def weighted_median(values: list[float], weights: list[float]) -> float:
+    """The value at which the weights, summed in the values' order, reach half their total (0.0 for none).
+
+    Plain Python: a picture has a few pieces to weigh, and numpy's calls cost more than the sums."""
+    if not values:
         return 0.0
-    heights = np.array([b[3] for b in boxes], np.float64)
-    weights = np.ones(len(boxes)) if weights is None else np.asarray(weights, np.float64)
-    order = np.argsort(heights)
-    cumulative = np.cumsum(weights[order])
-    return float(heights[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+    order = sorted(range(len(values)), key=values.__getitem__)
+    cumulative = list(accumulate(float(weights[k]) for k in order))
+    return float(values[order[bisect_left(cumulative, 0.5 * cumulative[-1])]])
 
 
 def group_pieces(boxes: list[Box], areas: list[int]) -> list[list[int]]:

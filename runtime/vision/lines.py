@@ -7,8 +7,9 @@ on such a line and fainter than the strokes' ink are taken out of the mask; wher
 a line crosses a stroke the ink is as strong as the stroke's, and stays.
 
 A line drawn as dark as the writing is no printed line, but an underline through the
-digits' feet joins them all into one piece just the same: a level run far longer than
-the piece it joins is tall goes too, with its ends (``_rules``).
+digits' feet joins them all into one piece just the same: the long level runs found
+here are kept (``Binarised.runs``) for ``underlines.py``, which judges them once the
+pieces are known.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import cv2
 import numpy as np
 
 from digitkit.runtime.vision.binarise import Binarised
-from digitkit.runtime.vision.components import label, percentile
+from digitkit.runtime.vision.components import percentile
 
 # A printed line runs straight for at least this share of the picture's longer side (a digit's longest
 # straight stroke, a 7's bar, is shorter in a row of digits, and the faintness test keeps it when it is not).
@@ -29,11 +30,8 @@ LINE_MIN = 15  # pixels, whatever the picture's size
 # grey grid, train/pictures.py "squared paper": grid at 30-60 % of the ink's contrast).
 FAINT = 0.7
 RIM = 0.02  # lines within this share of the picture's side from its border are left alone (clean.py drops them)
-# A level line as dark as the writing is ruled across it (an underline) when it is this many times longer than
-# the piece it lies in is tall (a row of two digits and more; a 2's base, a 7's bar: about 1), and that piece is
-# at least RULE_TOUCH times the line's own thickness tall (it touches something).
-RULE_LENGTH = 3.0
-RULE_TOUCH = 2.0
+
+_LEVEL_STEP, _UPRIGHT_STEP = np.ones((3, 1), np.uint8), np.ones((1, 3), np.uint8)  # a tilted line's step, each way
 
 
 def without_printed_lines(binarised: Binarised, known: np.ndarray | None = None) -> Binarised:
@@ -48,12 +46,10 @@ def without_printed_lines(binarised: Binarised, known: np.ndarray | None = None)
         # a data set's clean scan of one digit (MNIST, USPS, Semeion) has no paper behind it, and enlarged to
         # working size the straight rims of its bold strokes pass for lines (Semeion: 6s cut through the loop)
         return binarised
-    found, runs = _line_shapes(binarised)  # runs: every long level run, for the underlines (_rules)
+    found, runs = _line_shapes(binarised)
+    if runs is not None:  # every long level run, thin or not: where underlines.py looks for underlines
+        binarised = replace(binarised, runs=runs)
     mask, ink = binarised.mask, binarised.ink
-    rules = None if runs is None else _rules(mask, runs)
-    if rules is not None:  # as dark as the writing: out of the mask whatever their level
-        mask = (mask & ~(rules & mask)).view(np.uint8)
-        binarised = replace(binarised, mask=mask)
     if known is not None:
         found = known if found is None else found | known
     if found is None:
@@ -80,30 +76,63 @@ def rim_width(shape: tuple[int, int]) -> int:
 
 def _line_shapes(binarised: Binarised) -> tuple[np.ndarray | None, np.ndarray | None]:
     """(thin, level): 0/1 pixels on (or one pixel beside) a thin long level or upright run of the mask, and on
-    every long level run, thin or not (for _rules); None for either when there is none."""
+    every long level run, thin or not (for underlines.py); None for either when there is none.
+
+    Worked out in the box around the ink with two blank pixels on each side (a drawing: a third of its canvas):
+    the dilation below reaches one of them, and the other stays blank, so that a run or an opening reaching past
+    the box finds there what it would find in the picture, no ink."""
     mask = binarised.mask
+    height, width = mask.shape
     length = max(LINE_MIN, round(LINE_SPAN * max(mask.shape)))
-    # a line tilted by a few degrees steps from row to row: thicken it by a pixel each way before the opening;
-    # the opening keeps only runs ``length`` long, so a row (column) with less ink than that keeps nothing
-    level = cv2.dilate(mask, np.ones((3, 1), np.uint8))
-    upright = cv2.dilate(mask, np.ones((1, 3), np.uint8))
-    level_room, upright_room = level.sum(axis=1).max() >= length, upright.sum(axis=0).max() >= length
-    if not (level_room or upright_room):
+    x, y, w, h = cv2.boundingRect(mask)
+    x0, y0, x1, y1 = max(0, x - 2), max(0, y - 2), min(width, x + w + 2), min(height, y + h + 2)
+    box = mask[y0:y1, x0:x1]
+    # a line tilted by a few degrees steps from row to row: thicken it by a pixel each way before the opening
+    level, level_rows = _long_runs(cv2.dilate(box, _LEVEL_STEP), length)
+    upright, upright_columns = _long_runs(cv2.transpose(cv2.dilate(box, _UPRIGHT_STEP)), length)
+    if level_rows is None and upright_columns is None:
         return None, None
-    level = _runs(level, (length, 1)) if level_room else np.zeros_like(level)
-    upright = _runs(upright, (1, length)) if upright_room else np.zeros_like(upright)
-    if not (level.any() or upright.any()):
-        return None, None
+    upright = cv2.transpose(upright)  # its columns were worked on as rows
     # a line along the picture's border is the edge of a sheet, left whole for clean's hugging test
     rim = rim_width(mask.shape)
-    level[:rim], level[-rim:], upright[:, :rim], upright[:, -rim:] = 0, 0, 0, 0
-    runs = level.copy() if level.any() else None
+    level[: max(0, rim - y0)], level[max(0, height - rim - y0) :] = 0, 0
+    upright[:, : max(0, rim - x0)], upright[:, max(0, width - rim - x0) :] = 0, 0
+    runs = _in_picture(level, mask.shape, x0, y0) if cv2.hasNonZero(level) else None
     # printed lines are thin; a band as thick as the window's reach along a table's or a shadow's edge is not one
+    # (an opening across them keeps it). Only the rows (columns) that hold runs, and as many beside them as the
+    # opening reaches, can change: the opening is done on that band alone.
     thick = 2 + max(3, binarised.window // 6)  # the dilation above made every line 2 px thicker
-    level &= ~cv2.morphologyEx(level, cv2.MORPH_OPEN, np.ones((thick, 1), np.uint8))
-    upright &= ~cv2.morphologyEx(upright, cv2.MORPH_OPEN, np.ones((1, thick), np.uint8))
+    if level_rows is not None:
+        band = slice(max(0, level_rows[0] - thick), level_rows[-1] + 1 + thick)
+        level[band] &= ~cv2.morphologyEx(level[band], cv2.MORPH_OPEN, np.ones((thick, 1), np.uint8))
+    if upright_columns is not None:
+        band = slice(max(0, upright_columns[0] - thick), upright_columns[-1] + 1 + thick)
+        upright[:, band] &= ~cv2.morphologyEx(upright[:, band], cv2.MORPH_OPEN, np.ones((1, thick), np.uint8))
     found = level | upright
-    return (found if found.any() else None), runs
+    return (_in_picture(found, mask.shape, x0, y0) if cv2.hasNonZero(found) else None), runs
+
+
+def _in_picture(part: np.ndarray, shape: tuple[int, int], x: int, y: int) -> np.ndarray:
+    """A box's 0/1 pixels at (x, y) in a blank picture of this shape."""
+    out = np.zeros(shape, part.dtype)
+    out[y : y + part.shape[0], x : x + part.shape[1]] = part
+    return out
+
+
+def _long_runs(lines: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """(0/1 pixels of ``lines`` on a level run at least ``length`` long; the rows that hold one, None for none).
+    The opening that finds them (``_runs``) works on each row alone, and only a row holding half that many pixels
+    can hold such a run (the opening counts the picture's outside as ink: a run from its border needs half the
+    length): the other rows are not looked at (a drawing: a few of its rows)."""
+    sums = cv2.reduce(lines, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
+    rows = np.flatnonzero(sums >= (length + 1) // 2)
+    out = np.zeros_like(lines)
+    if rows.size == 0:
+        return out, None
+    runs = _runs(lines[rows], (length, 1))
+    out[rows] = runs
+    rows = rows[runs.any(axis=1)]
+    return out, (rows if rows.size else None)
 
 
 def _runs(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -117,47 +146,3 @@ def _runs(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     fits = cv2.boxFilter(mask, cv2.CV_16U, size, normalize=False, borderType=cv2.BORDER_REPLICATE) >= length
     spread = cv2.boxFilter(fits.view(np.uint8), cv2.CV_16U, size, normalize=False, borderType=cv2.BORDER_CONSTANT)
     return (spread > 0).view(np.uint8)
-
-
-def _rules(mask: np.ndarray, level: np.ndarray) -> np.ndarray | None:
-    """0/1 pixels of the level lines drawn across the writing, as dark as it: an underline through the digits'
-    feet. A level run is one when it is ``RULE_LENGTH`` times longer than the piece of ink it lies in is tall:
-    a 2's base or a 7's bar is about as long as its digit is tall. A line touching nothing is left alone (a
-    dash), and upright runs are: a 1's stem with its flag is such a run beside a short stroke
-    (screen/dfak0_01)."""
-    out, pieces = None, None
-    count, labels, stats = label(level)
-    for k in range(1, count):
-        width, depth = int(stats[k, cv2.CC_STAT_WIDTH]), int(stats[k, cv2.CC_STAT_HEIGHT])
-        if width < RULE_LENGTH * RULE_TOUCH * depth:
-            continue  # too short for its thickness to be ruled across anything
-        segment = (labels == k).view(np.uint8)
-        if pieces is None:
-            pieces = label(mask)
-        ids = pieces[1][(segment > 0) & (mask > 0)]
-        if ids.size == 0:
-            continue
-        piece = int(np.bincount(ids).argmax())
-        tall = int(pieces[2][piece, cv2.CC_STAT_HEIGHT])
-        if tall >= RULE_TOUCH * depth and width >= RULE_LENGTH * tall:
-            own = pieces[1] == piece
-            line = segment | _line_ends(own, segment)
-            # ... and what the line touches is still there without it: a stroke of its own drawn tilted (a 2's base
-            # written apart from its body) is as tall as that with its ends, and nothing is left beside it
-            rest = np.flatnonzero((own & (line == 0)).any(axis=1))
-            if rest.size and rest[-1] - rest[0] + 1 >= RULE_TOUCH * depth:
-                out = line if out is None else out | line
-    return out
-
-
-def _line_ends(piece: np.ndarray, segment: np.ndarray) -> np.ndarray:
-    """0/1: the parts of ``piece`` beside a rule's run that are flat (three times wider than tall): the ends of a
-    tilted line step off the run's rows, and left in the mask would join the digits nearest them."""
-    rest = (piece & (segment == 0)).view(np.uint8)
-    _, labels, stats = label(rest)
-    keep = stats[:, cv2.CC_STAT_WIDTH] >= 3 * stats[:, cv2.CC_STAT_HEIGHT]  # flat
-    touching = np.zeros_like(keep)
-    touching[labels[cv2.dilate(segment, np.ones((3, 3), np.uint8)) > 0]] = True
-    keep &= touching
-    keep[0] = False  # the background
-    return keep[labels].view(np.uint8)

@@ -30,6 +30,7 @@ PEN_SHARE = 0.1
 THIN_PEN = 0.4
 
 _INDEX = np.arange(SIZE, dtype=np.float32)
+_SQUARE = np.ones((3, 3), np.uint8)
 
 
 def digit_region(
@@ -43,9 +44,9 @@ def digit_region(
     ``floor``: levels under this share of the stroke's are paper.
     """
     reach = cv2.dilate(own, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
-    reach[others > 0] = 0
-    reach[own > 0] = 1
-    paper_pixels = ink[(own == 0) & (others == 0)]  # the box's paper: neither this digit's ink nor another's
+    reach &= others ^ 1  # never over another piece's ink
+    reach |= own
+    paper_pixels = ink[(own | others) == 0]  # the box's paper: neither this digit's ink nor another's
     paper = percentile(paper_pixels, 0.5) if paper_pixels.size else float(ink.min())
     stroke_pixels = ink[own > 0]
     stroke = percentile(stroke_pixels, 0.9) if stroke_pixels.size else float(ink.max())
@@ -61,9 +62,10 @@ def digit_region(
 
 def stroke_width(crop: np.ndarray) -> float:
     """The ink's typical stroke width in pixels: twice its area over its edge (a stroke has two edges)."""
-    ink = (crop > 0).astype(np.uint8)
-    edge = int(ink.sum()) - int(cv2.erode(ink, np.ones((3, 3), np.uint8)).sum())
-    return 2.0 * float(ink.sum()) / max(1, edge)
+    ink = (crop > 0).view(np.uint8)
+    area = cv2.countNonZero(ink)
+    edge = area - cv2.countNonZero(cv2.erode(ink, _SQUARE))
+    return 2.0 * float(area) / max(1, edge)
 
 
 def _with_mnist_pen(crop: np.ndarray) -> np.ndarray:

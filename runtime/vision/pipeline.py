@@ -1,6 +1,7 @@
 """The picture -> digits pipeline: the stages of this package, run in order.
 
-    load -> binarise -> components -> clean -> group (digits, rows) -> split -> normalise
+    load -> binarise -> (printed) lines -> components -> underlines -> clean -> group (digits, rows) -> split
+    -> normalise
 
 ``find_rows`` is the whole of it; ``to_mnist`` is the same run on a picture that
 holds one digit (the tallest candidate is the digit). ``classify`` (a model's
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from statistics import median
 from typing import Any
 
 import cv2
@@ -26,6 +28,7 @@ from digitkit.runtime.vision.group import Box, group_pieces, into_rows, union
 from digitkit.runtime.vision.lines import without_printed_lines
 from digitkit.runtime.vision.normalise import PAPER_SHARE, digit_region, fit_and_centre
 from digitkit.runtime.vision.split import Classify, Veto, split_touching
+from digitkit.runtime.vision.underlines import without_underlines
 
 # In a single-digit picture, writing within this share of the tallest candidate's size of it belongs to it (a 5's
 # flag; a thin-penned 2 broken in two: MNIST "thin strokes" 98.4 % at 0.25, 98.7 % at 0.5), and the digit spans at
@@ -95,7 +98,7 @@ def _read(
     every piece of writing near it is part of it (a 5's flag that a page would read as a separate dash).
     ``coarse``: a large digit on flat paper may be found on a half-size copy (``_binarised``)."""
     binarised = _binarised(grey, one_digit and coarse)
-    pieces = find_pieces(binarised)
+    binarised, pieces = without_underlines(binarised, find_pieces(binarised))
     # large writing: its strokes may be wider than the first window could see whole. (Flat paper used no window,
     # and nothing after this point measures by it there.)
     wider = None
@@ -105,7 +108,7 @@ def _read(
         wide = binarise(grey, binarised.dark_ink, wider, binarised.noise)
         # the narrower first window sees thin printed lines best: where it found none, there are none
         binarised = wide if binarised.printed is None else without_printed_lines(wide, binarised.printed)
-        pieces = find_pieces(binarised)
+        binarised, pieces = without_underlines(binarised, find_pieces(binarised))
     groups, group_boxes, ink, levels = _candidates(binarised, pieces)
     odd = odd_sizes(group_boxes, ink, levels, one_digit)
     groups = [g for g, o in zip(groups, odd, strict=True) if not o]
@@ -126,7 +129,7 @@ def _read(
         source, per_pixel = (cv2.bitwise_not(grey) if binarised.dark_ink else grey), 1.0
     out: list[list[Digit]] = []
     for row in order:
-        row_height = float(np.median([group_boxes[i][3] for i in row])) / binarised.scale / per_pixel
+        row_height = float(median([group_boxes[i][3] for i in row])) / binarised.scale / per_pixel
         digits = []
         for i in row:
             box = _picture_box(group_boxes[i], binarised.scale, grey.shape)
@@ -150,7 +153,11 @@ def _binarised(grey: np.ndarray, one_digit: bool) -> Binarised:
     binarised = without_printed_lines(binarise(grey, one_digit=one_digit))
     # a line across the picture's worth of printed pixels, not the anti-aliased rim of a long straight stroke (a
     # 2's base drawn with the app's pen: 40-50 working pixels taken for a faint line)
-    if binarised.coarse and binarised.printed is not None and binarised.printed.sum() >= max(binarised.mask.shape):
+    if (
+        binarised.coarse
+        and binarised.printed is not None
+        and cv2.countNonZero(binarised.printed) >= max(binarised.mask.shape)
+    ):
         return without_printed_lines(binarise(grey, binarised.dark_ink, noise=binarised.noise))
     return binarised
 
@@ -190,10 +197,13 @@ def _region(
     wx, wy, ww, wh = work_box
     x, y, w, h = box
     labels = pieces.labels[wy : wy + wh, wx : wx + ww]
-    lut = np.zeros(pieces.count, np.uint8)
-    lut[ids] = 1
-    own = lut[labels]
-    others = ((labels > 0) & (own == 0)).view(np.uint8)
+    if len(ids) == 1:  # most digits are one piece
+        own = (labels == ids[0]).view(np.uint8)
+    else:
+        lut = np.zeros(pieces.count, np.uint8)
+        lut[ids] = 1
+        own = lut[labels]
+    others = (labels > 0).view(np.uint8) ^ own
     if (w, h) != (ww, wh):
         own = cv2.resize(own, (w, h), interpolation=cv2.INTER_NEAREST)
         others = cv2.resize(others, (w, h), interpolation=cv2.INTER_NEAREST)

@@ -1,0 +1,78 @@
+"""Stage (after components): an underline through the digits' feet is not writing.
+
+Drawn as dark as the writing, it is no printed line (``lines.py`` leaves it in), but
+it joins every digit it touches into one piece with it. A long level run of the mask
+(``Binarised.runs``, found by ``lines.py``) is such a rule when it is far longer than
+the piece it lies in is tall; it goes with its ends, and the pieces are found again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+
+from digitkit.runtime.vision.binarise import Binarised
+from digitkit.runtime.vision.components import Pieces, find_pieces, label
+
+# A level line as dark as the writing is ruled across it (an underline) when it is this many times longer than
+# the piece it lies in is tall (a row of two digits and more; a 2's base, a 7's bar: about 1), and that piece is
+# at least RULE_TOUCH times the line's own thickness tall (it touches something).
+RULE_LENGTH = 3.0
+RULE_TOUCH = 2.0
+
+_AROUND = np.ones((3, 3), np.uint8)
+
+
+def without_underlines(binarised: Binarised, pieces: Pieces) -> tuple[Binarised, Pieces]:
+    """The binarised picture and its pieces with the underlines (``_rules``) taken out of its mask: as dark as
+    the writing, they go whatever their level. Most pictures have none, and keep the pieces they came with."""
+    rules = None if binarised.runs is None else _rules(pieces, binarised.runs)
+    if rules is None:
+        return binarised, pieces
+    cleaned = replace(binarised, mask=(binarised.mask & ~rules).view(np.uint8), runs=None)
+    return cleaned, find_pieces(cleaned)
+
+
+def _rules(pieces: Pieces, level: np.ndarray) -> np.ndarray | None:
+    """0/1 pixels of the level lines drawn across the writing, as dark as it: an underline through the digits'
+    feet. A level run is one when it is ``RULE_LENGTH`` times longer than the piece of ink it lies in is tall:
+    a 2's base or a 7's bar is about as long as its digit is tall. A line touching nothing is left alone (a
+    dash), and upright runs are: a 1's stem with its flag is such a run beside a short stroke
+    (screen/dfak0_01)."""
+    out = None
+    count, labels, stats = label(level)
+    for k in range(1, count):
+        width, depth = int(stats[k, cv2.CC_STAT_WIDTH]), int(stats[k, cv2.CC_STAT_HEIGHT])
+        if width < RULE_LENGTH * RULE_TOUCH * depth:
+            continue  # too short for its thickness to be ruled across anything
+        segment = (labels == k).view(np.uint8)
+        ids = pieces.labels[segment > 0]
+        ids = ids[ids > 0]
+        if ids.size == 0:
+            continue
+        piece = int(np.bincount(ids).argmax())
+        tall = int(pieces.boxes[piece, 3])
+        if tall >= RULE_TOUCH * depth and width >= RULE_LENGTH * tall:
+            own = pieces.labels == piece
+            line = segment | _line_ends(own, segment)
+            # ... and what the line touches is still there without it: a stroke of its own drawn tilted (a 2's base
+            # written apart from its body) is as tall as that with its ends, and nothing is left beside it
+            rest = np.flatnonzero((own & (line == 0)).any(axis=1))
+            if rest.size and rest[-1] - rest[0] + 1 >= RULE_TOUCH * depth:
+                out = line if out is None else out | line
+    return out
+
+
+def _line_ends(piece: np.ndarray, segment: np.ndarray) -> np.ndarray:
+    """0/1: the parts of ``piece`` beside a rule's run that are flat (three times wider than tall): the ends of a
+    tilted line step off the run's rows, and left in the mask would join the digits nearest them."""
+    rest = (piece & (segment == 0)).view(np.uint8)
+    _, labels, stats = label(rest)
+    keep = stats[:, cv2.CC_STAT_WIDTH] >= 3 * stats[:, cv2.CC_STAT_HEIGHT]  # flat
+    touching = np.zeros_like(keep)
+    touching[labels[cv2.dilate(segment, _AROUND) > 0]] = True
+    keep &= touching
+    keep[0] = False  # the background
+    return keep[labels].view(np.uint8)
