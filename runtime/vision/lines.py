@@ -46,27 +46,33 @@ def without_printed_lines(binarised: Binarised, known: np.ndarray | None = None)
         # a data set's clean scan of one digit (MNIST, USPS, Semeion) has no paper behind it, and enlarged to
         # working size the straight rims of its bold strokes pass for lines (Semeion: 6s cut through the loop)
         return binarised
-    found, runs = _line_shapes(binarised)
-    if runs is not None:  # every long level run, thin or not: where underlines.py looks for underlines
-        binarised = replace(binarised, runs=runs)
-    mask, ink = binarised.mask, binarised.ink
-    if known is not None:
+    (y0, y1, x0, x1), found, runs = _line_shapes(binarised)
+    inside = np.s_[y0:y1, x0:x1]  # all of the ink: the lines are looked for there (_line_shapes)
+    runs = None if runs is None else _in_picture(runs, binarised.mask.shape, x0, y0)
+    if known is not None:  # an earlier pass's lines, anywhere in the picture
+        found = None if found is None else _in_picture(found, binarised.mask.shape, x0, y0)
         found = known if found is None else found | known
+        inside = np.s_[:, :]
     if found is None:
-        return binarised
+        return binarised if runs is None else replace(binarised, runs=runs)
+    mask, ink = binarised.mask[inside], binarised.ink[inside]
     rest = (mask > 0) & ((found & mask) == 0)
-    if not rest.any():
-        return binarised  # nothing but lines: they are the writing (a 1, a 7 written with a ruler)
+    if not rest.any():  # nothing but lines: they are the writing (a 1, a 7 written with a ruler)
+        return binarised if runs is None else replace(binarised, runs=runs)
     if binarised.flat:
         paper = float(binarised.paper)
     else:
-        paper = percentile(ink[mask == 0], 0.5, most=None) if (mask == 0).any() else 0.0
+        whole = binarised.mask == 0
+        paper = percentile(binarised.ink[whole], 0.5, most=None) if whole.any() else 0.0
     stroke = percentile(ink[rest], 0.9, most=None)
     seen = mask if known is None else mask | known  # the lines' pixels this pass or an earlier one took for ink
     printed = (found > 0) & (seen > 0) & (ink < paper + FAINT * (stroke - paper))
     if not printed.any():
-        return binarised
-    return replace(binarised, mask=(mask & ~printed).view(np.uint8), printed=printed.view(np.uint8))
+        return binarised if runs is None else replace(binarised, runs=runs)
+    printed = _in_picture(printed.view(np.uint8), binarised.mask.shape, x0, y0) if known is None else printed
+    return replace(
+        binarised, mask=(binarised.mask & ~printed).view(np.uint8), printed=printed.view(np.uint8), runs=runs
+    )
 
 
 def rim_width(shape: tuple[int, int]) -> int:
@@ -74,13 +80,16 @@ def rim_width(shape: tuple[int, int]) -> int:
     return max(2, round(RIM * max(shape)))
 
 
-def _line_shapes(binarised: Binarised) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(thin, level): 0/1 pixels on (or one pixel beside) a thin long level or upright run of the mask, and on
-    every long level run, thin or not (for underlines.py); None for either when there is none.
+def _line_shapes(
+    binarised: Binarised,
+) -> tuple[tuple[int, int, int, int], np.ndarray | None, np.ndarray | None]:
+    """(box, thin, level): the box (y0, y1, x0, x1) around the ink with two blank pixels on each side; in it,
+    0/1 pixels on (or one pixel beside) a thin long level or upright run of the mask, and on every long level
+    run, thin or not (for underlines.py); None for either when there is none.
 
-    Worked out in the box around the ink with two blank pixels on each side (a drawing: a third of its canvas):
-    the dilation below reaches one of them, and the other stays blank, so that a run or an opening reaching past
-    the box finds there what it would find in the picture, no ink."""
+    Worked out in that box (a drawing: a third of its canvas): the dilation below reaches one of the blank
+    pixels, and the other stays blank, so that a run or an opening reaching past the box finds there what it
+    would find in the picture, no ink."""
     mask = binarised.mask
     height, width = mask.shape
     length = max(LINE_MIN, round(LINE_SPAN * max(mask.shape)))
@@ -88,16 +97,18 @@ def _line_shapes(binarised: Binarised) -> tuple[np.ndarray | None, np.ndarray | 
     x0, y0, x1, y1 = max(0, x - 2), max(0, y - 2), min(width, x + w + 2), min(height, y + h + 2)
     box = mask[y0:y1, x0:x1]
     # a line tilted by a few degrees steps from row to row: thicken it by a pixel each way before the opening
-    level, level_rows = _long_runs(cv2.dilate(box, _LEVEL_STEP), length)
-    upright, upright_columns = _long_runs(cv2.transpose(cv2.dilate(box, _UPRIGHT_STEP)), length)
+    level, level_rows = _long_runs(cv2.dilate(box, _LEVEL_STEP), length, x0 == 0 or x1 == width)
+    upright, upright_columns = _long_runs(
+        cv2.transpose(cv2.dilate(box, _UPRIGHT_STEP)), length, y0 == 0 or y1 == height
+    )
     if level_rows is None and upright_columns is None:
-        return None, None
+        return (y0, y1, x0, x1), None, None
     upright = cv2.transpose(upright)  # its columns were worked on as rows
     # a line along the picture's border is the edge of a sheet, left whole for clean's hugging test
     rim = rim_width(mask.shape)
     level[: max(0, rim - y0)], level[max(0, height - rim - y0) :] = 0, 0
     upright[:, : max(0, rim - x0)], upright[:, max(0, width - rim - x0) :] = 0, 0
-    runs = _in_picture(level, mask.shape, x0, y0) if cv2.hasNonZero(level) else None
+    runs = level.copy() if cv2.hasNonZero(level) else None
     # printed lines are thin; a band as thick as the window's reach along a table's or a shadow's edge is not one
     # (an opening across them keeps it). Only the rows (columns) that hold runs, and as many beside them as the
     # opening reaches, can change: the opening is done on that band alone.
@@ -109,7 +120,7 @@ def _line_shapes(binarised: Binarised) -> tuple[np.ndarray | None, np.ndarray | 
         band = slice(max(0, upright_columns[0] - thick), upright_columns[-1] + 1 + thick)
         upright[:, band] &= ~cv2.morphologyEx(upright[:, band], cv2.MORPH_OPEN, np.ones((1, thick), np.uint8))
     found = level | upright
-    return (_in_picture(found, mask.shape, x0, y0) if cv2.hasNonZero(found) else None), runs
+    return (y0, y1, x0, x1), (found if cv2.hasNonZero(found) else None), runs
 
 
 def _in_picture(part: np.ndarray, shape: tuple[int, int], x: int, y: int) -> np.ndarray:
@@ -119,13 +130,14 @@ def _in_picture(part: np.ndarray, shape: tuple[int, int], x: int, y: int) -> np.
     return out
 
 
-def _long_runs(lines: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray | None]:
+def _long_runs(lines: np.ndarray, length: int, at_border: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """(0/1 pixels of ``lines`` on a level run at least ``length`` long; the rows that hold one, None for none).
-    The opening that finds them (``_runs``) works on each row alone, and only a row holding half that many pixels
-    can hold such a run (the opening counts the picture's outside as ink: a run from its border needs half the
-    length): the other rows are not looked at (a drawing: a few of its rows)."""
+    The opening that finds them (``_runs``) works on each row alone, and only a row holding that many pixels can
+    hold such a run, or half that many when the rows end at the picture's border (``at_border``: the opening
+    counts the picture's outside as ink, and a run from the border needs half the length): the other rows are
+    not looked at (a drawing: a few of its rows)."""
     sums = cv2.reduce(lines, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel()
-    rows = np.flatnonzero(sums >= (length + 1) // 2)
+    rows = np.flatnonzero(sums >= ((length + 1) // 2 if at_border else length))
     out = np.zeros_like(lines)
     if rows.size == 0:
         return out, None

@@ -41,6 +41,9 @@ def _rules(pieces: Pieces, level: np.ndarray) -> np.ndarray | None:
     a 2's base or a 7's bar is about as long as its digit is tall. A line touching nothing is left alone (a
     dash), and upright runs are: a 1's stem with its flag is such a run beside a short stroke
     (screen/dfak0_01)."""
+    # a rule is RULE_LENGTH times longer than its piece is tall, and no run is longer than their box is wide
+    if not (RULE_LENGTH * pieces.boxes[1:, 3] <= cv2.boundingRect(level)[2]).any():
+        return None
     out = None
     count, labels, stats = label(level)
     for k in range(1, count):
