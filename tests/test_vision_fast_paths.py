@@ -19,8 +19,8 @@ from digitkit.runtime.vision.binarise import (
     flat_paper,
     noise_level,
 )
-from digitkit.runtime.vision.clean import _on_bands
-from digitkit.runtime.vision.components import label, percentile
+from digitkit.runtime.vision.clean import _clear_of_the_border, _hugging_the_border, _on_bands, _table_around
+from digitkit.runtime.vision.components import find_pieces, label, percentile
 from digitkit.runtime.vision.lines import _runs
 from digitkit.runtime.vision.pipeline import _binarised
 
@@ -78,6 +78,36 @@ def test_paper_level_is_the_histograms_most_common_level(height, width, share, s
     level = int(np.argmax(counts))
     expected = None if counts[level] < FLAT_SHARE * picture.size else level
     assert _paper_level(picture) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(8, 300), st.integers(8, 300), st.integers(1, 6), st.integers(0, 2**31))
+def test_pieces_clear_of_the_border_neither_hug_it_nor_are_the_table(height, width, blobs, seed):
+    """The shortcut that skips both border tests: whenever it is taken, both tests would have said no piece."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(seed)
+    mask = np.zeros((height, width), np.uint8)
+    for _ in range(blobs):  # boxes from 0 to 7 pixels off the sides, across most of the picture or small
+        left, top, right, bottom = (int(v) for v in rng.integers(0, 8, 4))
+        x, y = left + int(rng.integers(0, width // 3)), top + int(rng.integers(0, height // 3))
+        x1, y1 = width - right - int(rng.integers(0, width // 3)), height - bottom - int(rng.integers(0, height // 3))
+        mask[y:y1, x:x1] = 1
+    pieces = find_pieces(SimpleNamespace(mask=mask))
+    clear = _clear_of_the_border(pieces)
+    assert clear == (
+        pieces.count == 1
+        or min(
+            pieces.boxes[1:, 0].min(),
+            pieces.boxes[1:, 1].min(),
+            width - (pieces.boxes[1:, 0] + pieces.boxes[1:, 2]).max(),
+            height - (pieces.boxes[1:, 1] + pieces.boxes[1:, 3]).max(),
+        )
+        > max(2, round(0.02 * max(height, width)))
+    )
+    if clear:
+        assert not _hugging_the_border(pieces).any()
+        assert not _table_around(pieces).any()
 
 
 @settings(max_examples=100, deadline=None)

@@ -88,9 +88,12 @@ def writing_height(binarised: Binarised, pieces: Pieces, one_digit: bool = False
 def writing_pieces(binarised: Binarised, pieces: Pieces) -> dict[int, float]:
     """The pieces that may be (part of) writing: index -> how far its ink stands above the paper (grey levels)."""
     speck = max(SPECK_MIN, SPECK_SHARE * max(binarised.mask.shape))
-    hugging = _hugging_the_border(pieces)
-    if not binarised.tight_crop:  # a tight crop is the digit's own box: its digit may touch every side
-        hugging |= _table_around(pieces)
+    if _clear_of_the_border(pieces):  # nothing is near enough to the border to hug it or be the table beyond it
+        hugging = np.zeros(pieces.count, bool)
+    else:
+        hugging = _hugging_the_border(pieces)
+        if not binarised.tight_crop:  # a tight crop is the digit's own box: its digit may touch every side
+            hugging |= _table_around(pieces)
     keep = {}
     for i in range(1, pieces.count):
         _, _, w, h = pieces.boxes[i]
@@ -100,6 +103,17 @@ def writing_pieces(binarised: Binarised, pieces: Pieces) -> dict[int, float]:
         if seen.surround <= SURROUND_MAX:
             keep[i] = seen.level
     return keep
+
+
+def _clear_of_the_border(pieces: Pieces) -> bool:
+    """Whether every piece lies further from the picture's sides than the rim (lines.rim_width): the widest of the
+    bands in which ``_hugging_the_border`` and ``_table_around`` look (a drawing in the middle of its canvas).
+    ``_table_around``'s band (``EDGE_GAP``, at least 2 px) is as wide as the rim on small pictures: strictly
+    further, then."""
+    height, width = pieces.labels.shape
+    rim = rim_width((height, width))
+    x, y, w, h = pieces.boxes[1:].T
+    return not ((x <= rim) | (y <= rim) | (x + w >= width - rim) | (y + h >= height - rim)).any()
 
 
 def _hugging_the_border(pieces: Pieces) -> np.ndarray:
