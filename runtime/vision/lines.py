@@ -47,32 +47,31 @@ def without_printed_lines(binarised: Binarised, known: np.ndarray | None = None)
         # working size the straight rims of its bold strokes pass for lines (Semeion: 6s cut through the loop)
         return binarised
     (y0, y1, x0, x1), found, runs = _line_shapes(binarised)
-    inside = np.s_[y0:y1, x0:x1]  # all of the ink: the lines are looked for there (_line_shapes)
-    runs = None if runs is None else _in_picture(runs, binarised.mask.shape, x0, y0)
+    shape = binarised.mask.shape
+    if runs is not None:  # every long level run, thin or not: where underlines.py looks for underlines
+        binarised = replace(binarised, runs=_in_picture(runs, shape, x0, y0))
+    inside = np.s_[y0:y1, x0:x1]  # all of the ink: the lines were looked for there (_line_shapes)
     if known is not None:  # an earlier pass's lines, anywhere in the picture
-        found = None if found is None else _in_picture(found, binarised.mask.shape, x0, y0)
-        found = known if found is None else found | known
+        found = known if found is None else _in_picture(found, shape, x0, y0) | known
         inside = np.s_[:, :]
     if found is None:
-        return binarised if runs is None else replace(binarised, runs=runs)
+        return binarised
     mask, ink = binarised.mask[inside], binarised.ink[inside]
     rest = (mask > 0) & ((found & mask) == 0)
-    if not rest.any():  # nothing but lines: they are the writing (a 1, a 7 written with a ruler)
-        return binarised if runs is None else replace(binarised, runs=runs)
+    if not rest.any():
+        return binarised  # nothing but lines: they are the writing (a 1, a 7 written with a ruler)
     if binarised.flat:
         paper = float(binarised.paper)
     else:
-        whole = binarised.mask == 0
-        paper = percentile(binarised.ink[whole], 0.5, most=None) if whole.any() else 0.0
+        blank = binarised.mask == 0
+        paper = percentile(binarised.ink[blank], 0.5, most=None) if blank.any() else 0.0
     stroke = percentile(ink[rest], 0.9, most=None)
     seen = mask if known is None else mask | known  # the lines' pixels this pass or an earlier one took for ink
-    printed = (found > 0) & (seen > 0) & (ink < paper + FAINT * (stroke - paper))
+    printed = ((found > 0) & (seen > 0) & (ink < paper + FAINT * (stroke - paper))).view(np.uint8)
     if not printed.any():
-        return binarised if runs is None else replace(binarised, runs=runs)
-    printed = _in_picture(printed.view(np.uint8), binarised.mask.shape, x0, y0) if known is None else printed
-    return replace(
-        binarised, mask=(binarised.mask & ~printed).view(np.uint8), printed=printed.view(np.uint8), runs=runs
-    )
+        return binarised
+    printed = printed if known is not None else _in_picture(printed, shape, x0, y0)
+    return replace(binarised, mask=binarised.mask & ~printed, printed=printed)
 
 
 def rim_width(shape: tuple[int, int]) -> int:
