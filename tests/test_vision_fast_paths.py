@@ -20,8 +20,9 @@ from digitkit.runtime.vision.binarise import (
     noise_level,
 )
 from digitkit.runtime.vision.clean import _clear_of_the_border, _hugging_the_border, _on_bands, _table_around
-from digitkit.runtime.vision.components import find_pieces, label, percentile
+from digitkit.runtime.vision.components import find_pieces, label
 from digitkit.runtime.vision.lines import _runs
+from digitkit.runtime.vision.order import percentile
 from digitkit.runtime.vision.pipeline import _binarised
 
 

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from digitkit.runtime.vision.binarise import Binarised
+from digitkit.runtime.vision.order import quantiles
 
 PAPER_SPREAD = 2.1  # 80th minus 10th percentile of Gaussian noise, in noise levels
 SURROUND_CLEAR = 0.3  # at or under this as seen, a piece is a stroke without a second look
@@ -165,28 +166,6 @@ def _stand_out(around: np.ndarray, core: np.ndarray, noise: float) -> StandOut:
         return StandOut(1.0, 0.0)
     # plain paper's 80th and 10th percentiles lie about 2.1 noise levels apart: that much is no table
     return StandOut(max(0.0, float(beyond - paper) - PAPER_SPREAD * noise) / level, level)
-
-
-def quantiles(values: np.ndarray, shares: tuple[float, ...]) -> list[float]:
-    """Order statistics (nearest rank) of (a sample of at most ~4,096 of) the values: np.percentile's machinery
-    costs more than the partial sort for the few hundred pixels of a ring or a digit's box."""
-    sample = values[:: max(1, values.size // 4096)]
-    picks = [min(sample.size - 1, int(share * (sample.size - 1) + 0.5)) for share in shares]
-    ordered = np.partition(sample, picks)
-    return [float(ordered[k]) for k in picks]
-
-
-def percentile(values: np.ndarray, share: float, most: int | None = 4096) -> float:
-    """``np.percentile(values, 100 * share)`` (linear interpolation, numpy's own arithmetic) of a sample of at most
-    about ``most`` of the values (None: all of them), by a partial sort: a tenth of np.percentile's time on a
-    digit's few thousand pixels."""
-    sample = values if most is None else values[:: max(1, values.size // most)]
-    position = share * (sample.size - 1)
-    below = int(position)
-    above = min(below + 1, sample.size - 1)
-    ordered = np.partition(sample, (below, above))
-    low, high, t = float(ordered[below]), float(ordered[above]), position - below
-    return high - (high - low) * (1 - t) if t >= 0.5 else low + (high - low) * t
 
 
 def _plane(xs: np.ndarray, ys: np.ndarray, values: np.ndarray) -> tuple[float, float, float]:

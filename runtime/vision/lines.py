@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from digitkit.runtime.vision.binarise import Binarised
-from digitkit.runtime.vision.components import percentile
+from digitkit.runtime.vision.order import percentile
 
 # A printed line runs straight for at least this share of the picture's longer side (a digit's longest
 # straight stroke, a 7's bar, is shorter in a row of digits, and the faintness test keeps it when it is not).

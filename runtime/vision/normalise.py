@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from digitkit.runtime.vision.components import percentile
+from digitkit.runtime.vision.order import percentile
 
 SIZE = 28  # the model's input side
 BOX = 20  # the digit's longer side inside it

@@ -11,6 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from digitkit.runtime.vision.order import percentile
+
 # Polarity is judged on a thumbnail with at most this longer side, with a window this share of it: wider than
 # a marker's strokes on a single-digit photo (pages/melancholyzhong crops: strokes ~7 % of the side).
 POLARITY_SIDE = 400
@@ -51,21 +53,21 @@ def ink_is_dark(grey: np.ndarray, tight_crop: bool = False, clean: bool = False)
     Semeion's 1,593 both ways round, and of 3,000 MNIST digits plain, inverted, halved and
     under uneven light (the thinner phase deciding under uneven light too: 98.8 % there).
     """
-    low, high = np.percentile(grey[:: _stride(grey), :: _stride(grey)], (1, 99))
+    sample = grey[:: _stride(grey), :: _stride(grey)].ravel()
+    low, high = percentile(sample, 0.01, most=None), percentile(sample, 0.99, most=None)
     sparse = high - low < SPARSE
     if sparse:
         # ink covers under about 1 % of the picture (a small digit drawn in a corner of a large canvas): both
         # percentiles land on the paper, and the extremes are the ink
         low, high, _, _ = cv2.minMaxLoc(grey)
-    middle = float(np.median(grey[:: _stride(grey), :: _stride(grey)]))
+    middle = percentile(sample, 0.5, most=None)
     height, width = grey.shape
     centre = grey[height // 4 : height - height // 4, width // 4 : width - width // 4]
     if max(height, width) >= SHEET_PHOTO_SIDE and centre.size:
         # a small sheet on a large table: the table is most of the picture, the sheet most of its middle;
         # the middle is believed when it is flat (paper), not when it is half ink (a bold digit filling it)
-        quarter, centre_middle, three_quarters = np.percentile(
-            centre[:: _stride(centre), :: _stride(centre)], (25, 50, 75)
-        )
+        centre_sample = centre[:: _stride(centre), :: _stride(centre)].ravel()
+        quarter, centre_middle, three_quarters = (percentile(centre_sample, q, most=None) for q in (0.25, 0.5, 0.75))
         if three_quarters - quarter < FLAT_MIDDLE * (high - low):
             middle = float(centre_middle)
     by_median = ((middle - low) - (high - middle)) / max(1.0, high - low)
@@ -89,8 +91,9 @@ def ink_is_dark(grey: np.ndarray, tight_crop: bool = False, clean: bool = False)
     small = cv2.resize(grey, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else grey
     window = max(3, round(POLARITY_WINDOW * max(small.shape))) | 1
     contrast = small.astype(np.int16) - cv2.blur(small, (window, window), borderType=cv2.BORDER_REPLICATE)
-    darkest, brightest = np.percentile(
-        contrast[:: _stride(contrast), :: _stride(contrast)], (POLARITY_TAIL, 100 - POLARITY_TAIL)
+    contrast = contrast[:: _stride(contrast), :: _stride(contrast)].ravel()
+    darkest, brightest = (
+        percentile(contrast, share / 100, most=None) for share in (POLARITY_TAIL, 100 - POLARITY_TAIL)
     )
     by_contrast = (-darkest - brightest) / max(1.0, brightest - darkest)
     return bool(by_median + by_contrast > POLARITY_PRIOR)
