@@ -73,6 +73,23 @@ def test_paper_with_a_table_a_shadow_or_grain_is_not_flat():
         assert not binarise(picture).flat
 
 
+def test_a_bold_marker_is_strokes_and_a_sheet_inside_the_picture_is_a_region():
+    """Clear of the border, strokes up to a third of their box wide are a bold marker's (binarise.BOLD_STROKE); a
+    light sheet lying inside a dark flat table fills its box, and is no stroke whatever its size."""
+    bold = _paper(280, 280, 255)
+    cv2.circle(bold, (140, 140), 80, 0, 44)  # a 0 whose stroke is 16 % of the canvas (over STROKE_MAX_SHARE)
+    assert binarise(bold).flat
+    along_the_side = _paper(280, 280, 255)
+    cv2.circle(along_the_side, (140, 140), 80, 0, 44)
+    along_the_side[:, :40] = 0  # the same with a strip of table along the side: the window decides
+    assert not binarise(along_the_side).flat
+    for side in (90, 150):
+        table = np.zeros((280, 280), np.uint8)
+        table[60 : 60 + side, 50 : 50 + side] = 230  # a small sheet, clear of the border
+        _stroke_digit(table, "7", 70, 70, side - 30)
+        assert not binarise(table).flat
+
+
 def test_a_shadow_over_half_the_page_is_not_ink():
     picture = _paper()
     picture[:, 200:] = 120  # a hard shadow
