@@ -405,6 +405,26 @@ def test_printed_lines_of_squared_paper_are_taken_out_and_ink_stays():
     assert cleaned.mask[90:96, 125:175].mean() > 0.5  # the 7's bar, as dark as ink, stays
 
 
+def test_a_digits_base_lying_along_a_printed_line_is_no_underline():
+    """The underline test looks at runs found before the printed lines were taken out: a grid line with a 2's
+    base lying along it is a run as long as the picture, but ink only along the base, which stays."""
+    from digitkit.runtime.vision.lines import without_printed_lines
+    from digitkit.runtime.vision.underlines import without_underlines
+
+    picture = _paper(300, 300)
+    for k in range(15, 300, 30):
+        picture[k, :] = 180  # a faint printed grid
+        picture[:, k] = 180
+    cv2.ellipse(picture, (140, 145), (25, 20), 0, 180, 360, 30, 5)  # a 2 a fifth of the picture tall: its bow ...
+    cv2.line(picture, (165, 145), (115, 195), 30, 5)  # ... its diagonal ...
+    cv2.line(picture, (115, 195), (170, 195), 30, 5)  # ... and its base, along the grid line at 195
+    binarised = without_printed_lines(binarise(picture))
+    assert binarised.runs is not None and binarised.runs[195, 20:280].mean() > 0.9  # the run spans the grid
+    cleaned, pieces = without_underlines(binarised, find_pieces(binarised))
+    assert cleaned.mask[193:198, 120:165].mean() > 0.9  # the base stays
+    assert np.count_nonzero(pieces.area > 100) == 1  # one 2
+
+
 def test_a_grid_beside_a_large_digit_stays_out_with_a_wider_window():
     """A large digit is binarised again with a wider window, which breaks squared paper's lines near its strokes
     into stubs too short to be seen as lines; the first pass saw them whole (``Binarised.printed``)."""

@@ -51,10 +51,13 @@ def _rules(pieces: Pieces, level: np.ndarray) -> np.ndarray | None:
         if width < RULE_LENGTH * RULE_TOUCH * depth:
             continue  # too short for its thickness to be ruled across anything
         segment = (labels == k).view(np.uint8)
-        ids = pieces.labels[segment > 0]
-        ids = ids[ids > 0]
-        if ids.size == 0:
+        inked = (segment > 0) & (pieces.labels > 0)
+        # its length is where it is ink: the runs were found before lines.py took the printed lines out, and a grid
+        # line's run keeps only the pixels where it crosses the digits (a 2's base lying along it among them)
+        width = np.count_nonzero(inked.any(axis=0))
+        if width < RULE_LENGTH * RULE_TOUCH * depth:
             continue
+        ids = pieces.labels[inked]
         piece = int(np.bincount(ids).argmax())
         tall = int(pieces.boxes[piece, 3])
         if tall >= RULE_TOUCH * depth and width >= RULE_LENGTH * tall:
