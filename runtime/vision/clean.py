@@ -136,7 +136,7 @@ def _hugging_the_border(pieces: Pieces) -> np.ndarray:
         on_band = np.zeros((4, pieces.count), np.int64)
     length, depth = pieces.boxes[:, [2, 2, 3, 3]].T, pieces.boxes[:, [3, 3, 2, 2]].T  # along each side, across it
     hugging = ((on_band > HUG * np.maximum(length, 1)) & (length > 2 * depth)).any(axis=0)  # along it, not across
-    framing = np.count_nonzero(pieces.on_border > FRAME * np.array([[width], [width], [height], [height]]), axis=0)
+    framing = (pieces.on_border > FRAME * np.array([width, width, height, height])[:, None]).sum(axis=0)
     hugging |= framing >= 2  # the table framing a sheet covers two sides or more; a bold digit in a tight crop, one
     rim = rim_width(labels.shape)
     in_side_rim = ((x + w <= rim) | (x >= width - rim)) & (h > 2 * w)
