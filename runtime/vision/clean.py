@@ -128,12 +128,7 @@ def _hugging_the_border(pieces: Pieces) -> np.ndarray:
     # table", first 3,000: 98.8 % -> 99.1 %; the development photos read the same)
     near = max(1, round(EDGE_GAP * max(labels.shape)))
     bands = (labels[:near].T, labels[-near:].T, labels[:, :near], labels[:, -near:])  # top, bottom, left, right
-    if near == 1:
-        on_band = pieces.on_border
-    elif ((x[1:] < near) | (y[1:] < near) | (x[1:] + w[1:] > width - near) | (y[1:] + h[1:] > height - near)).any():
-        on_band = _on_bands(bands, pieces.count)
-    else:  # no piece reaches into the bands (a drawing in the middle of its canvas)
-        on_band = np.zeros((4, pieces.count), np.int64)
+    on_band = pieces.on_border if near == 1 else _on_bands(bands, pieces.count)
     length, depth = pieces.boxes[:, [2, 2, 3, 3]].T, pieces.boxes[:, [3, 3, 2, 2]].T  # along each side, across it
     hugging = ((on_band > HUG * np.maximum(length, 1)) & (length > 2 * depth)).any(axis=0)  # along it, not across
     framing = (pieces.on_border > FRAME * np.array([width, width, height, height])[:, None]).sum(axis=0)

@@ -49,18 +49,17 @@ def _rules(pieces: Pieces, level: np.ndarray) -> np.ndarray | None:
     for k in range(1, count):
         width, depth = int(stats[k, cv2.CC_STAT_WIDTH]), int(stats[k, cv2.CC_STAT_HEIGHT])
         if width < RULE_LENGTH * RULE_TOUCH * depth:
-            continue  # too short for its thickness to be ruled across anything
+            continue  # too short for its thickness to be ruled across anything, even were it ink all along
         segment = (labels == k).view(np.uint8)
         inked = (segment > 0) & (pieces.labels > 0)
         # its length is where it is ink: the runs were found before lines.py took the printed lines out, and a grid
         # line's run keeps only the pixels where it crosses the digits (a 2's base lying along it among them)
-        width = np.count_nonzero(inked.any(axis=0))
-        if width < RULE_LENGTH * RULE_TOUCH * depth:
+        length = np.count_nonzero(inked.any(axis=0))
+        if length < RULE_LENGTH * RULE_TOUCH * depth:
             continue
-        ids = pieces.labels[inked]
-        piece = int(np.bincount(ids).argmax())
+        piece = int(np.bincount(pieces.labels[inked]).argmax())
         tall = int(pieces.boxes[piece, 3])
-        if tall >= RULE_TOUCH * depth and width >= RULE_LENGTH * tall:
+        if tall >= RULE_TOUCH * depth and length >= RULE_LENGTH * tall:
             own = pieces.labels == piece
             line = segment | _line_ends(own, segment)
             # ... and what the line touches is still there without it: a stroke of its own drawn tilted (a 2's base
