@@ -47,7 +47,13 @@ def _pictures_to_mnist(pictures) -> np.ndarray:
 
 
 def build_data(
-    n_mnist: int, n_font_digits: int, n_non_digits: int, seed: int = SEED, n_photographed: int = 0, n_style: int = 0
+    n_mnist: int,
+    n_font_digits: int,
+    n_non_digits: int,
+    seed: int = SEED,
+    n_photographed: int = 0,
+    n_style: int = 0,
+    cvl_repeat: int = 0,
 ):
     from digitkit.train import nondigits, pictures
     from digitkit.train.mnist import load_mnist
@@ -74,6 +80,10 @@ def build_data(
         from digitkit.train.styles import style_digits
 
         positives.append(style_digits(n_style, seed=seed).images.astype(np.float32) / 255)
+    if cvl_repeat:  # real European writers (CVL train only: CVL valid's writers choose the threshold)
+        from digitkit.train.cvl import load_cvl
+
+        positives.extend([load_cvl("train").images.astype(np.float32) / 255] * cvl_repeat)
     positives = np.concatenate(positives)
     weights = {"blank": 0.03, "noise": 0.07, "scribble": 0.3, "lines": 0.1, "circles": 0.1, "letters": 0.4}
     negatives = []
@@ -180,7 +190,7 @@ def export(model, path: Path) -> None:
         "digitkit.input": "N,1,28,28 to_mnist output in [0,1], white on black",
         "digitkit.output": "P(digit)",
         "digitkit.trained_on": "MNIST train[:50000] sample (plain, rescanned, drawn as photos) + Hershey digits + "
-        "train/styles.py style digits vs generated non-digits (fonts: simplex, duplex, complex, script_simplex)",
+        "train/styles.py style digits + CVL train (67 European writers) vs generated non-digits (fonts: simplex, duplex, complex, script_simplex)",
     }.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
@@ -199,11 +209,17 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--photographed", type=int, default=8_000, help="MNIST digits drawn as photos of paper")
     parser.add_argument("--style", type=int, default=400, help="style digits (train/styles.py) per variant")
+    parser.add_argument("--cvl-repeat", type=int, default=2, help="times CVL train's 7,000 real digits are positives")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     start = time.time()
     positives, negatives = build_data(
-        args.mnist, args.font_digits, args.non_digits, n_photographed=args.photographed, n_style=args.style
+        args.mnist,
+        args.font_digits,
+        args.non_digits,
+        n_photographed=args.photographed,
+        n_style=args.style,
+        cvl_repeat=args.cvl_repeat,
     )
     print(f"data: {len(positives)} digits, {len(negatives)} non-digits ({time.time() - start:.0f} s)", flush=True)
     model = train(positives, negatives, args.epochs)

@@ -28,11 +28,11 @@ from digitkit.train import distributed
 from digitkit.train.augment import augment_batch
 from digitkit.train.checkpoint import MNIST_MEAN, MNIST_STD, load_checkpoint, save_checkpoint
 from digitkit.train.config import TrainConfig
+from digitkit.train.cvl import held_out_split, load_cvl, with_cvl_digits
 from digitkit.train.distributed import DistContext
 from digitkit.train.mnist import Mnist, load_mnist
 from digitkit.train.model import build_model, count_parameters
 from digitkit.train.progress import progress_bar
-from digitkit.train.style_data import with_style_digits
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.json"
@@ -212,7 +212,10 @@ def train(
     labels = torch.from_numpy(np.array(data.train_labels, dtype=np.int64))
     if cfg.subset:
         images, labels = images[: cfg.subset], labels[: cfg.subset]
-    images, labels = with_style_digits(images, labels, cfg)  # the preset's style digits (issue #12), if any
+    if cfg.cvl_splits:  # real European handwriting (train/cvl.py)
+        images, labels = (
+            torch.from_numpy(a) for a in with_cvl_digits(images.numpy(), labels.numpy(), cfg.cvl_splits, cfg.cvl_repeat)
+        )
     images, labels = images.to(dev), labels.to(dev)
 
     torch.manual_seed(cfg.seed)
@@ -315,6 +318,12 @@ def train(
     distributed.shutdown(ctx)
     if not ctx.is_main:
         return metrics
+    held_out = held_out_split(cfg.cvl_splits) if cfg.cvl_splits else None
+    if held_out is not None:  # writers the run never saw: what the recipe is chosen on
+        cvl = load_cvl(held_out)
+        logits = predict_logits(model.cpu(), torch.from_numpy(cvl.images))
+        metrics["cvl_held_out"] = {"split": held_out, **classification_metrics(logits.argmax(1).numpy(), cvl.labels)}
+        log(f"CVL {held_out} (writers not trained on): {metrics['cvl_held_out']['accuracy'] * 100:.2f}%")
     atomic_write_json(out / METRICS_NAME, metrics)
     log(
         f"test accuracy {metrics['accuracy'] * 100:.2f}% ({metrics['errors']} errors of {metrics['n']}); metrics in {out / METRICS_NAME}"
