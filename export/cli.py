@@ -34,6 +34,18 @@ def _points(text: str) -> float:
     return value
 
 
+def _temperature(text: str) -> str | float:
+    if text in ("auto", "none"):
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected auto, none or a positive number, not {text!r}") from None
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a positive number (got {text})")
+    return value
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads", type=threads, default=1, help="CPU threads for measuring (default 1, at most the usable cores)"
@@ -57,6 +69,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=int_range(MIN_OPSET, MAX_OPSET),
         default=None,
         help=f"ONNX opset, {MIN_OPSET}-{MAX_OPSET} (default {MAX_OPSET}: the highest every supported runtime loads)",
+    )
+    p.add_argument(
+        "--temperature",
+        type=_temperature,
+        default="auto",
+        help="softmax temperature: auto (fitted on the CVL writers the checkpoint did not train on, "
+        "1 for an MNIST-only checkpoint), none (1), or a positive number",
     )
     _after(p)
     _common(p)
@@ -158,11 +177,17 @@ def _export(args: argparse.Namespace) -> int:
     lines: list[str] = []  # said once every file is in place
     with staged_outputs(out, EVIDENCE) as staged:
         result = export_checkpoint(
-            args.checkpoint, staged, opset=args.opset or OPSET, data_dir=args.data_dir, threads=args.threads
+            args.checkpoint,
+            staged,
+            opset=args.opset or OPSET,
+            data_dir=args.data_dir,
+            threads=args.threads,
+            temperature=args.temperature,
         )
         lines.append(
             f"wrote {out}: {result.bytes:,} bytes, {result.parameters:,} parameters, "
             f"test accuracy {result.accuracy * 100:.2f}% through onnxruntime"
+            + (f", softmax temperature {result.temperature:.3f}" if result.temperature != 1.0 else "")
         )
         _evidence(staged, args, lines, checkpoint=args.checkpoint)
     for line in lines:
@@ -182,6 +207,12 @@ def _quantize(args: argparse.Namespace) -> int:
 
     out = args.out or default_output(args.model)
     _check_output(out)
+    from digitkit.runtime.files import same_file
+
+    if same_file(out, args.model):
+        from digitkit.runtime.errors import UsageError
+
+        raise UsageError(f"--out {out}: is the fp32 model being quantized; write the int8 model to another file")
     stem = out.name.removesuffix(".int8.onnx").removesuffix(".onnx")
     lines: list[str] = []  # said once every file is in place
     with staged_outputs(out, EVIDENCE) as staged:

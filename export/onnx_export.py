@@ -37,7 +37,9 @@ from digitkit.export.evaluation import model_input, ort_logits, session, summary
 from digitkit.runtime.errors import DigitkitError
 from digitkit.runtime.files import atomic_write_bytes, sha256_file
 from digitkit.runtime.model_spec import ModelSpec
+from digitkit.train.calibration import expected_calibration_error, fit_temperature, softmax
 from digitkit.train.checkpoint import MNIST_MEAN, MNIST_STD, CheckpointError, model_from_checkpoint
+from digitkit.train.cvl import held_out_split, load_cvl
 from digitkit.train.mnist import load_mnist
 from digitkit.train.model import count_parameters
 
@@ -54,6 +56,7 @@ class ExportResult:
     errors: int
     parameters: int
     bytes: int
+    temperature: float = 1.0
 
 
 def _one_line(message: str) -> str:
@@ -99,6 +102,7 @@ def export_checkpoint(
     opset: int = OPSET,
     data_dir: str | os.PathLike[str] | None = None,
     threads: int = 1,
+    temperature: str | float = "auto",
 ) -> ExportResult:
     """Write ``out`` (default: model.onnx beside the checkpoint); nothing is written if any step fails."""
     try:
@@ -119,11 +123,14 @@ def export_checkpoint(
 
     cfg = state.get("config", {})
     parameters = count_parameters(model)
+    t, calibration = choose_temperature(temperature, cfg, session(proto.SerializeToString(), threads), spec)
     spec = ModelSpec(
         pixel_scale=spec.pixel_scale,
         mean=spec.mean,
         std=spec.std,
+        temperature=t,
         extra={
+            **calibration,
             "precision": "fp32",
             "test_accuracy": f"{measured['accuracy']:.4f}",
             "test_errors": str(measured["errors"]),
@@ -144,4 +151,33 @@ def export_checkpoint(
     onnx.checker.check_model(proto, full_check=True)
     data = proto.SerializeToString()
     atomic_write_bytes(out, data)
-    return ExportResult(out, measured["accuracy"], measured["errors"], parameters, len(data))
+    return ExportResult(out, measured["accuracy"], measured["errors"], parameters, len(data), t)
+
+
+def choose_temperature(
+    temperature: str | float, train_config: dict, sess, spec: ModelSpec
+) -> tuple[float, dict[str, str]]:
+    """The softmax temperature to record, and metadata saying where it came from.
+
+    ``"auto"``: fitted on the CVL split whose writers the checkpoint never trained on, when it trained on
+    CVL (held-out real writing; train/calibration.py); 1 for an MNIST-only checkpoint. ``"none"``: 1.
+    A number: that temperature.
+    """
+    if temperature == "none":
+        return 1.0, {}
+    if temperature != "auto":
+        return float(temperature), {"temperature_fitted_on": "given at export"}
+    trained_on = tuple(train_config.get("cvl_splits") or ())
+    held_out = held_out_split(trained_on) if trained_on else None
+    if held_out is None:
+        return 1.0, {}
+    cvl = load_cvl(held_out)
+    logits = ort_logits(sess, model_input(cvl.images, spec))
+    t = fit_temperature(logits, cvl.labels)
+    ece = (expected_calibration_error(softmax(logits, x), cvl.labels) for x in (1.0, t))
+    writers = len(set(cvl.writers.tolist()))
+    return round(t, 4), {
+        "temperature_fitted_on": f"CVL {held_out}, {len(cvl.labels)} digits by {writers} writers not trained on",
+        "ece_before": f"{next(ece):.4f}",
+        "ece_after": f"{next(ece):.4f}",
+    }

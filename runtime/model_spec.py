@@ -26,8 +26,20 @@ class ModelSpec:
     polarity: str = "white-on-black"
     labels: tuple[str, ...] = tuple(str(d) for d in range(10))
     output: str = "logits"  # or "probabilities"
+    temperature: float = 1.0  # logits are divided by it before softmax (fitted on held-out real writing)
     preprocess_version: int = PREPROCESS_VERSION
     extra: dict[str, str] = field(default_factory=dict)  # accuracy, checkpoint hash, ...
+
+    def digit_columns(self) -> list[int]:
+        """The output column of each digit 0-9 (``labels`` name the columns); ValueError unless the labels are
+        the ten digits once each."""
+        try:
+            digits = [int(label) for label in self.labels]
+        except (TypeError, ValueError):
+            digits = []
+        if sorted(digits) != list(range(10)):
+            raise ValueError(f"labels {list(self.labels)} are not the digits 0-9 once each")
+        return [digits.index(d) for d in range(10)]
 
     def to_metadata(self) -> dict[str, str]:
         props = {
@@ -41,6 +53,8 @@ class ModelSpec:
             "output": self.output,
             "preprocess_version": str(self.preprocess_version),
         }
+        if self.temperature != 1.0:
+            props["temperature"] = repr(self.temperature)
         props.update(self.extra)
         return {PREFIX + k: v for k, v in props.items()}
 
@@ -59,6 +73,7 @@ class ModelSpec:
             "polarity",
             "labels",
             "output",
+            "temperature",
             "preprocess_version",
         }
         return cls(
@@ -71,6 +86,7 @@ class ModelSpec:
             polarity=ours.get("polarity", "white-on-black"),
             labels=tuple(json.loads(ours["labels"])) if "labels" in ours else cls.labels,
             output=ours.get("output", "logits"),
+            temperature=float(ours.get("temperature", 1.0)),
             preprocess_version=int(ours.get("preprocess_version", PREPROCESS_VERSION)),
             extra={k: v for k, v in ours.items() if k not in known},
         )

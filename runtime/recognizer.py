@@ -71,6 +71,9 @@ AUTO_ORDER = ("cuda", "cpu")  # tried in this order by provider="auto"
 # vision.SIZE, kept here so that the model-only path (classify_mnist) never imports vision, and with it OpenCV:
 # a device that feeds 28×28 arrays needs only numpy and onnxruntime (docs/edge.md).
 MNIST_SIDE = 28
+# a model input larger than this a side is no digit classifier (a 30000x30000 input_shape would take minutes and GBs
+# per digit)
+MAX_INPUT_SIDE = 1024
 
 
 class ModelError(DigitkitError):
@@ -166,6 +169,7 @@ class Recognizer:
         self.min_confidence = float(min_confidence)
         self._session, self.provider, self.provider_reason = _open_session(self.model_path, provider, threads)
         self.spec = _read_spec(self._session, self.model_path)
+        self._digit_columns = self.spec.digit_columns()
         self._input, self._output, self._batch_one = _check_shapes(self._session, self.spec, self.model_path)
         # pixels p in [0, 1] -> (p · pixel_scale − mean) / std, with 1 − p first for black-on-white models
         scale = self.spec.pixel_scale / self.spec.std
@@ -224,16 +228,24 @@ class Recognizer:
         confidence = float(probs[best]) * guard
         if confidence < self.min_confidence:
             return Prediction(None, confidence, probs, mnist, "not sure", digit_like)
-        return Prediction(self._label(best), confidence, probs, mnist, "ok", digit_like)
+        return Prediction(best, confidence, probs, mnist, "ok", digit_like)
 
     def digit_likeness(self, batch: np.ndarray) -> np.ndarray:
         """(N, 28, 28) -> (N,) P(this is a digit at all) from the guard model; ones without a guard."""
         if self._guard is None or len(batch) == 0:
             return np.ones(len(batch), np.float32)
         feed = np.ascontiguousarray(batch[:, None], dtype=np.float32)
-        likeness = np.asarray(self._run(self._guard, self._guard_input, None, feed), np.float32).reshape(-1)
+        likeness = np.asarray(self._run(self._guard, self._guard_input, None, feed), np.float32)
+        if likeness.size != len(batch):
+            raise ModelError(
+                f"{self.guard_path}: the guard model gives {likeness.size // len(batch)} outputs per digit; a guard "
+                "gives one, P(digit)"
+            )
+        likeness = likeness.reshape(-1)
         if not np.isfinite(likeness).all():
             raise ModelError(f"{self.guard_path}: the guard model gives non-finite scores (NaN or infinity)")
+        if likeness.min() < 0 or likeness.max() > 1:
+            raise ModelError(f"{self.guard_path}: the guard model gives scores outside [0, 1] (a guard gives P(digit))")
         return likeness
 
     def page_veto(self, batch: np.ndarray) -> np.ndarray:
@@ -241,19 +253,19 @@ class Recognizer:
         what ``vision.find_rows`` weighs a cut's parts by."""
         return _page_veto(self.digit_likeness(batch))
 
-    def _label(self, index: int) -> int:
-        try:
-            return int(self.spec.labels[index])
-        except (IndexError, ValueError):
-            return index
-
     # --- the model only -----------------------------------------------------------------------
     def classify_mnist(self, batch: np.ndarray) -> np.ndarray:
         """(N, 28, 28) float32 in [0, 1], white on black -> (N, 10) probabilities. The model only."""
-        scores = self.scores(batch)
-        if self.spec.output == "probabilities":
-            return scores
-        return _softmax(scores)
+        scores = self.scores(batch)[:, self._digit_columns]  # column d holds digit d, whatever order the file uses
+        if self.spec.output == "logits":
+            return _softmax(scores / self.spec.temperature if self.spec.temperature != 1.0 else scores)
+        sums = scores.sum(axis=1)
+        if len(scores) and (scores.min() < -1e-4 or scores.max() > 1 + 1e-4 or np.abs(sums - 1).max() > 1e-3):
+            raise ModelError(
+                f"{self.model_path}: metadata says the model outputs probabilities, but its outputs are not "
+                f"(values {scores.min():.3g} to {scores.max():.3g}, rows summing to up to {sums.max():.3g})"
+            )
+        return scores
 
     def scores(self, batch: np.ndarray) -> np.ndarray:
         """(N, 28, 28) float32 in [0, 1], white on black -> (N, 10) of the model's own outputs, checked.
@@ -345,10 +357,25 @@ def _read_spec(session, path: Path) -> ModelSpec:
     ours = any(k.startswith(PREFIX) for k in meta)
     if not ours and meta.get("Image.NominalPixelRange") == "NominalRange_0_255":
         spec = dataclasses.replace(spec, pixel_scale=255.0)  # e.g. the ONNX Model Zoo's MNIST model
-    if spec.std == 0 or not np.isfinite([spec.mean, spec.std, spec.pixel_scale]).all():
-        raise ModelError(f"{path}: metadata gives an unusable normalisation (mean {spec.mean}, std {spec.std})")
+    if spec.std <= 0 or spec.pixel_scale <= 0 or not np.isfinite([spec.mean, spec.std, spec.pixel_scale]).all():
+        raise ModelError(
+            f"{path}: metadata gives an unusable normalisation (pixel scale {spec.pixel_scale}, mean {spec.mean}, "
+            f"std {spec.std}; scale and std must be positive)"
+        )
+    if not (0 < spec.height <= MAX_INPUT_SIDE and 0 < spec.width <= MAX_INPUT_SIDE):
+        raise ModelError(
+            f"{path}: metadata input_shape {spec.height}x{spec.width} is not a digit's size (1-{MAX_INPUT_SIDE} px a side)"
+        )
+    try:
+        spec.digit_columns()
+    except ValueError as exc:
+        raise ModelError(f"{path}: metadata {exc}") from None
+    if spec.output not in ("logits", "probabilities"):
+        raise ModelError(f"{path}: metadata output {spec.output!r} is neither 'logits' nor 'probabilities'")
     if spec.layout not in ("NCHW", "NHWC"):
         raise ModelError(f"{path}: metadata layout {spec.layout!r} is not NCHW or NHWC")
+    if not (np.isfinite(spec.temperature) and spec.temperature > 0):
+        raise ModelError(f"{path}: metadata temperature {spec.temperature} is not a positive number")
     return spec
 
 

@@ -102,6 +102,13 @@ def model_from_checkpoint(path: str | os.PathLike[str]) -> tuple[torch.nn.Module
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as exc:
-        raise CheckpointError(f"{path}: weights do not fit the recorded architecture ({exc})") from None
+        first = str(exc).strip().splitlines()[0]
+        detail = next((line.strip() for line in str(exc).splitlines()[1:] if line.strip()), "")
+        raise CheckpointError(
+            f"{path}: weights do not fit the recorded architecture {cfg.arch} {tuple(cfg.widths)} ({detail or first})"
+        ) from None
+    broken = [name for name, t in model.state_dict().items() if t.is_floating_point() and not torch.isfinite(t).all()]
+    if broken:
+        raise CheckpointError(f"{path}: non-finite weights (NaN or infinity) in {broken[0]}: the run diverged")
     model.eval()
     return model, state
