@@ -77,7 +77,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in STAGES:
         importlib.import_module(module_name).register(sub)
+    parser.set_defaults(subcommands=sub.choices)
     return parser
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """parse_args, but arguments the subcommand does not know are its usage error ("digitkit predict: ..."),
+    not the top-level parser's."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        owner = getattr(args, "subcommands", {}).get(getattr(args, "command", None), parser)
+        owner.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return args
 
 
 def missing_extra(exc: ModuleNotFoundError) -> MissingExtraError | None:
@@ -153,7 +164,7 @@ def _flush_stdout() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = _debug_first(list(sys.argv[1:] if argv is None else argv))
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE

@@ -98,3 +98,12 @@ def remove_stale_temporaries(folder: str | os.PathLike[str], name: str = "*", ol
                 path.unlink()
                 removed.append(path)
     return removed
+
+
+def same_file(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
+    """True when two names are one file: the same path, a link to it, or another spelling of it."""
+    a, b = Path(a), Path(b)
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False

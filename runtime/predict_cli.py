@@ -8,11 +8,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from pathlib import Path
 
-from digitkit.runtime.arguments import fraction, positive_int, threads
+from digitkit.runtime.arguments import fraction, int_range, threads
+
+MAX_TOP = 10
+BUG_HINT = "(a bug in digitkit; run again with --debug for the traceback)"
+
+
+def _picture_path(text: str) -> Path:
+    """A picture argument: a file name, or - for standard input; never empty (Path('') would be the current folder)."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty file name")
+    return Path(text)
+
+
+def shown(path: object) -> str:
+    """A file name as it may be printed on one line: control characters (a newline in a name) escaped."""
+    text = str(path)
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def _model_options(parser: argparse.ArgumentParser) -> None:
@@ -43,19 +60,33 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("predict", help="recognise the digit in each picture")
-    p.add_argument("images", nargs="+", type=Path, metavar="IMG", help="picture files (PNG, JPEG, ...); - reads stdin")
-    p.add_argument("--top", type=positive_int, default=1, metavar="K", help="also show the K most likely digits (1-10)")
+    p.add_argument(
+        "images", nargs="+", type=_picture_path, metavar="IMG", help="picture files (PNG, JPEG, ...); - reads stdin"
+    )
+    p.add_argument(
+        "--top",
+        type=int_range(1, MAX_TOP),
+        default=1,
+        metavar="K",
+        help=f"also show the K most likely digits (1-{MAX_TOP})",
+    )
     _model_options(p)
     p.set_defaults(handler=_predict)
 
     p = sub.add_parser("read", help="read the digits written in a picture (a number, rows of digits, a page)")
-    p.add_argument("image", type=Path, metavar="IMG", help="a picture file; - reads stdin")
+    p.add_argument(
+        "images",
+        nargs="+",
+        type=_picture_path,
+        metavar="IMG",
+        help="picture files, each read on its own; - reads stdin",
+    )
     p.add_argument(
         "--annotate",
         type=Path,
         default=None,
         metavar="OUT",
-        help="also write the picture with boxes, digits and confidences drawn on it (PNG or JPEG)",
+        help="also write the picture with boxes, digits and confidences drawn on it (PNG or JPEG; one picture only)",
     )
     p.add_argument(
         "--upright",
@@ -89,25 +120,51 @@ def _one_blas_thread() -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 
-def _predict(args: argparse.Namespace) -> int:
-    _one_blas_thread()
-    from digitkit.runtime.errors import DigitkitError
+def _each_picture(paths: list[Path], answer, show, command: str, quiet: bool, debug: bool) -> tuple[list[dict], int]:
+    """``answer(path) -> dict`` for every picture, each shown by ``show(entry)`` unless ``quiet``; a picture that
+    fails is reported and the batch goes on (a failure to write the output stops it).
+
+    Returns the entries (a failed picture's is ``{"file", "error"}``) and the exit code: 0, 1 when a picture
+    was bad, 70 when one met a bug. A broken model stops the batch (no picture could be answered).
+    """
+    from digitkit.runtime.errors import EXIT_FAILURE, EXIT_INTERNAL, DigitkitError
     from digitkit.runtime.recognizer import ModelError
 
-    recognizer = _recognizer(args)
-    results, failed = [], 0
-    for path in args.images:
+    results, status = [], 0
+    for path in paths:
         try:
-            prediction = recognizer.predict(path)
-        except ModelError:  # the model, not this picture: no answer for any picture
+            entry = answer(path)
+        except (ModelError, BrokenPipeError):
             raise
         except DigitkitError as exc:
-            failed += 1
-            results.append({"file": str(path), "error": str(exc)})
-            if not args.json:
-                message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"  # the file named once
-                print(f"digitkit predict: error: {message}", file=sys.stderr)
+            message, code = (str(exc) if str(path) in str(exc) else f"{path}: {exc}"), EXIT_FAILURE
+        except (MemoryError, RecursionError) as exc:
+            message, code = f"{path}: too large to read ({type(exc).__name__})", EXIT_FAILURE
+        except Exception as exc:  # a bug: this picture gets no answer, the others still do
+            if debug:
+                raise
+            first = (str(exc).strip().splitlines() or [""])[0]
+            message, code = f"{path}: {type(exc).__name__}: {first}", EXIT_INTERNAL
+        else:
+            results.append(entry)
+            if not quiet:
+                show(entry)
             continue
+        status = max(status, code)
+        results.append({"file": str(path), "error": message})
+        if code == EXIT_INTERNAL:  # said even under --json: a bug report needs it
+            print(f"digitkit {command}: internal error: {shown(message)} {BUG_HINT}", file=sys.stderr)
+        elif not quiet:
+            print(f"digitkit {command}: error: {shown(message)}", file=sys.stderr)
+    return results, status
+
+
+def _predict(args: argparse.Namespace) -> int:
+    _one_blas_thread()
+    recognizer = _recognizer(args)
+
+    def answer(path: Path) -> dict:
+        prediction = recognizer.predict(path)
         top = prediction.top(args.top) if prediction.mnist is not None else []
         entry = {
             "file": str(path),
@@ -117,66 +174,85 @@ def _predict(args: argparse.Namespace) -> int:
             "digit_likeness": round(prediction.digit_likeness, 6),
             "top": [{"digit": d, "probability": round(p, 6)} for d, p in top],
         }
-        results.append(entry)
-        if not args.json:
-            print(_describe(entry, args.top))
+        return entry
+
+    results, status = _each_picture(
+        args.images, answer, lambda entry: print(_describe(entry, args.top)), "predict", args.json, _debug(args)
+    )
     if args.json:
         document = {"model": recognizer.model_path.name, "provider": recognizer.provider, "results": results}
         print(json.dumps(document, allow_nan=False))
-    return 1 if failed else 0
+    return status
+
+
+def _debug(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "debug", False)) or os.environ.get("DIGITKIT_DEBUG", "") not in ("", "0")
+
+
+def _percent(fraction_: float) -> str:
+    """A probability as a percentage rounded down: 0.99996 is 99.9 %, never the 100.0 % a threshold of 1 refuses."""
+    return f"{math.floor(fraction_ * 1000) / 10:.1f}%"
 
 
 def _describe(entry: dict, top: int) -> str:
+    name = shown(entry["file"])
     if entry["status"] == "no digit":
-        return f"{entry['file']}: no digit"
+        return f"{name}: no digit"
     if entry["status"] == "ok":
-        text = f"{entry['file']}: {entry['digit']} ({entry['confidence']:.1%})"
+        text = f"{name}: {entry['digit']} ({_percent(entry['confidence'])})"
     elif entry["digit_likeness"] < 0.5:
-        text = f"{entry['file']}: not a digit (looks like a digit: {entry['digit_likeness']:.1%})"
+        text = f"{name}: not a digit (looks like a digit: {_percent(entry['digit_likeness'])})"
     else:
         best = entry["top"][0]["digit"] if entry["top"] else "?"
-        text = f"{entry['file']}: not sure (best guess {best}, confidence {entry['confidence']:.1%})"
+        text = f"{name}: not sure (best guess {best}, confidence {_percent(entry['confidence'])})"
     if top > 1:
-        text += "  top: " + ", ".join(f"{t['digit']} {t['probability']:.1%}" for t in entry["top"])
+        text += "  top: " + ", ".join(f"{t['digit']} {_percent(t['probability'])}" for t in entry["top"])
     return text
 
 
 def _read(args: argparse.Namespace) -> int:
     _one_blas_thread()
+    from digitkit.runtime.errors import UsageError
+    from digitkit.runtime.files import same_file
+    from digitkit.runtime.images import load_picture
     from digitkit.runtime.reading import read_number
 
-    if args.annotate is not None and args.annotate.suffix.lower() not in (".png", ".jpg", ".jpeg"):
-        from digitkit.runtime.errors import DigitkitError
-
-        raise DigitkitError(f"--annotate {args.annotate}: write a .png or .jpg file")
-    from digitkit.runtime.images import load_picture
-
-    recognizer = _recognizer(args)
-    picture = load_picture(args.image)  # once: stdin (-) cannot be read twice for --annotate
-    reading = read_number(picture, recognizer, orient=not args.upright)
-    if reading.turned:
-        print(
-            f"{args.image}: read turned {reading.turned}° clockwise (--upright reads it as it stands)", file=sys.stderr
-        )
     if args.annotate is not None:
-        _write_annotation(picture, reading, args.annotate)
-    if args.json:
+        if args.annotate.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+            raise UsageError(f"--annotate {shown(args.annotate)}: write a .png or .jpg file")
+        if len(args.images) > 1:
+            raise UsageError("--annotate takes one picture (it writes one annotated file)")
+        if str(args.images[0]) != "-" and same_file(args.annotate, args.images[0]):
+            raise UsageError(f"--annotate {shown(args.annotate)}: is the picture being read; write another file")
+    recognizer = _recognizer(args)
+
+    def answer(path: Path) -> dict:
+        picture = load_picture(path)  # once: stdin (-) cannot be read twice for --annotate
+        reading = read_number(picture, recognizer, orient=not args.upright)
+        if reading.turned:
+            print(
+                f"{shown(path)}: read turned {reading.turned}° clockwise (--upright reads it as it stands)",
+                file=sys.stderr,
+            )
+        if args.annotate is not None:
+            _write_annotation(picture, reading, args.annotate)
         digits = [
-            {
-                "box": list(d.box),
-                "row": d.row,
-                "digit": d.digit,
-                "confidence": round(d.confidence, 6),
-            }
+            {"box": list(d.box), "row": d.row, "digit": d.digit, "confidence": round(d.confidence, 6)}
             for d in reading.digits
         ]
-        document = {"file": str(args.image), "text": reading.text, "turned": reading.turned, "digits": digits}
+        return {"file": str(path), "text": reading.text, "turned": reading.turned, "digits": digits}
+
+    def show(entry: dict) -> None:
+        if not entry["digits"]:
+            print(f"{shown(entry['file'])}: no digits found")
+        else:
+            print(f"{shown(entry['file'])}: {entry['text']}" if len(args.images) > 1 else entry["text"])
+
+    results, status = _each_picture(args.images, answer, show, "read", args.json, _debug(args))
+    if args.json:
+        document = results[0] if len(results) == 1 else {"results": results}
         print(json.dumps(document, allow_nan=False))
-    elif not reading.digits:
-        print(f"{args.image}: no digits found")
-    else:
-        print(reading.text)
-    return 0
+    return status
 
 
 def _write_annotation(image, reading, out: Path) -> None:

@@ -519,7 +519,7 @@ def test_a_bug_is_one_line_and_70_and_debug_shows_the_traceback(capsys, digit_pn
     code, _, err = cli(capsys, "predict", str(digit_png))
     assert code == EXIT_INTERNAL
     assert one_line(err) == (
-        "digitkit predict: internal error: RuntimeError: a bug "
+        f"digitkit predict: internal error: {digit_png}: RuntimeError: a bug "
         "(a bug in digitkit; run again with --debug for the traceback)"
     )
     with pytest.raises(RuntimeError):

@@ -64,6 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--threads", type=threads, default=None, help="CPU threads (default: all usable cores; at most that many)"
     )
     p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    p.add_argument("--force", action="store_true", help="start afresh in a run folder that holds a run (replaces it)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
         "--nproc",
@@ -113,6 +114,12 @@ def _train(args: argparse.Namespace) -> int:
 
         raise DigitkitError(
             f"--out {run_folder}: is a file; the run folder must be a folder (for checkpoint.pt and metrics.json)"
+        )
+    if (run_folder / "checkpoint.pt").exists() and not (args.resume or args.force):
+        from digitkit.runtime.errors import UsageError
+
+        raise UsageError(
+            f"--out {run_folder}: holds a run already (checkpoint.pt); --resume continues it, --force starts afresh over it"
         )
     if args.nproc is not None:
         from digitkit.train.distributed import launch_on_this_machine

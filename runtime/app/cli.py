@@ -54,6 +54,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _app(args: argparse.Namespace) -> int:
+    from digitkit.runtime.files import same_file
+
+    if args.log not in (None, "-") and same_file(args.log, args.source):
+        from digitkit.runtime.errors import UsageError
+
+        raise UsageError(f"--log {args.log}: is the --source being read; log to another file")
     from .main import run
 
     return run(args)

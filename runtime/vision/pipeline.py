@@ -37,6 +37,9 @@ from digitkit.runtime.vision.underlines import without_underlines
 # answered the same share of the non-digit sets (300 of each kind, 1.5 %) and of photo clutter (40 of each kind).
 NEAR = 0.5
 ONE_DIGIT_SIDE = 0.02
+# a picture narrower than this on either side holds no legible digit (MNIST's own strokes are 2-3 px wide, its
+# smallest digits about 10 px tall): a line, a strip or a pixel, answered "no digit" without further work
+MIN_PICTURE_SIDE = 8
 
 Judge = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) -> (N,) confidence that each is the digit it reads as
 
@@ -97,6 +100,8 @@ def _read(
     """The stages on a grey picture. ``one_digit``: the picture holds one digit, the tallest candidate, and
     every piece of writing near it is part of it (a 5's flag that a page would read as a separate dash).
     ``coarse``: a large digit on flat paper may be found on a half-size copy (``_binarised``)."""
+    if min(grey.shape[:2]) < MIN_PICTURE_SIDE:
+        return Page([])
     binarised = _binarised(grey, one_digit and coarse)
     binarised, pieces = without_underlines(binarised, find_pieces(binarised))
     # large writing: its strokes may be wider than the first window could see whole. (Flat paper used no window,

@@ -88,6 +88,7 @@ def ink_is_dark(grey: np.ndarray, tight_crop: bool = False, clean: bool = False)
             return _thinner_is_dark(grey)
         # a bold digit covering half the border, or light falling across the crop: the general signs decide
     factor = min(1.0, POLARITY_SIDE / max(grey.shape))
+    factor = max(factor, 1.0 / min(grey.shape))  # a long strip keeps at least one pixel across
     small = cv2.resize(grey, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA) if factor < 1 else grey
     window = max(3, round(POLARITY_WINDOW * max(small.shape))) | 1
     contrast = small.astype(np.int16) - cv2.blur(small, (window, window), borderType=cv2.BORDER_REPLICATE)
