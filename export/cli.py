@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from digitkit.runtime.arguments import fraction, int_range, threads
+from digitkit.runtime.arguments import folder_path, fraction, int_range, threads
 
 # 13: the lowest with per-channel QuantizeLinear (quantize needs it); 20: the highest that every supported runtime
 # loads and the TorchScript exporter writes (export/onnx_export.py)
@@ -50,7 +50,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads", type=threads, default=1, help="CPU threads for measuring (default 1, at most the usable cores)"
     )
-    parser.add_argument("--data-dir", type=Path, default=None, help="where MNIST lives (default: the data cache)")
+    parser.add_argument(
+        "--data-dir", type=folder_path, default=None, help="where MNIST lives (default: the data cache)"
+    )
 
 
 def _after(parser: argparse.ArgumentParser) -> None:

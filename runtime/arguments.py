@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from digitkit.runtime.cores import usable_cores
 
@@ -68,3 +69,10 @@ def threads(text: str) -> int:
         print(f"digitkit: --threads {value} capped at the {cores} usable CPU cores", file=sys.stderr)
         return cores
     return value
+
+
+def folder_path(text: str) -> Path:
+    """An argparse type: a folder name, never empty (Path('') would be the current folder)."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty folder name")
+    return Path(text)

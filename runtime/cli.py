@@ -8,8 +8,8 @@ which extra to install.
 
 The error policy lives in ``main``: every expected failure (bad input, bad
 environment, full disk, broken pipe, Ctrl-C) ends with one line and an exit
-code from ``digitkit.runtime.errors`` (docs/errors.md); a traceback only with
-``--debug`` (or DIGITKIT_DEBUG=1), for bugs and bug reports.
+code from ``digitkit.runtime.errors`` (docs/errors.md); ``--debug`` (or DIGITKIT_DEBUG=1) adds the
+traceback before that line, for bugs and bug reports, and the exit code stays the same.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import argparse
 import importlib
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from digitkit.runtime.errors import (
@@ -133,6 +134,8 @@ class _GuardedStdout:
         self._stream = stream
 
     def write(self, text: str) -> int:
+        if self._stream is None:  # started with stdout closed (>&-)
+            raise DigitkitError("cannot write the output: standard output is closed")
         try:
             return self._stream.write(text)
         except BrokenPipeError:
@@ -141,6 +144,8 @@ class _GuardedStdout:
             raise _stdout_error(exc) from None
 
     def flush(self) -> None:
+        if self._stream is None:
+            return
         try:
             self._stream.flush()
         except BrokenPipeError:
@@ -169,6 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     debug = args.debug or os.environ.get("DIGITKIT_DEBUG", "") not in ("", "0")
+    if sys.stderr is None:  # started with stderr closed (2>&-): an error line must not land in the output
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the process
     name = f"digitkit {args.command}"
     stdout, sys.stdout = sys.stdout, _GuardedStdout(sys.stdout)
     try:
@@ -179,36 +186,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         if debug:
-            raise
+            traceback.print_exc()
         print(f"{name}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except ModuleNotFoundError as exc:
         error = missing_extra(exc)
-        if debug or error is None:
-            if debug:
-                raise
-            return _internal(name, exc)
+        if error is None:
+            return _internal(name, exc, debug)
+        if debug:
+            traceback.print_exc()
         print(f"{name}: {error}", file=sys.stderr)
         return EXIT_MISSING_EXTRA
     except DigitkitError as exc:
         if debug:
-            raise
+            traceback.print_exc()
         print(f"{name}: error: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILURE
     except OSError as exc:  # the environment: a full disk, a read-only folder, a file that vanished
         if debug:
-            raise
+            traceback.print_exc()
         print(f"{name}: error: {_describe_os_error(exc)}", file=sys.stderr)
         return EXIT_FAILURE
     except MemoryError:
         if debug:
-            raise
+            traceback.print_exc()
         print(f"{name}: error: out of memory", file=sys.stderr)
         return EXIT_FAILURE
     except Exception as exc:  # a bug: still one line, and the way to the traceback
-        if debug:
-            raise
-        return _internal(name, exc)
+        return _internal(name, exc, debug)
     finally:
         sys.stdout = stdout
     return int(result or 0)
@@ -219,7 +224,9 @@ def _one_line(message: str) -> str:
     return lines[0] if lines else "failed"
 
 
-def _internal(name: str, exc: BaseException) -> int:
+def _internal(name: str, exc: BaseException, debug: bool = False) -> int:
+    if debug:
+        traceback.print_exc()
     print(
         f"{name}: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
         "(a bug in digitkit; run again with --debug for the traceback)",

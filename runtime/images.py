@@ -73,13 +73,15 @@ def _read_stdin() -> bytes:
 
     data = sys.stdin.buffer.read() if sys.stdin is not None else b""
     if not data:
-        raise PictureError("-: no picture on stdin (pipe one in: digitkit predict - < digit.png)")
+        raise PictureError("-: no picture on stdin (pipe one in: ... - < picture.png)")
     return data
 
 
 def _from_file(path: Path, data: bytes | None = None) -> np.ndarray:
     """Decode a file, or ``data`` (stdin's bytes, shown as ``path``)."""
     if data is None and not path.exists():
+        if path.is_symlink():
+            raise PictureNotFoundError(f"{path}: a symbolic link to nothing (or a loop of links)")
         raise PictureNotFoundError(f"{path}: no such file")
     if data is None and not path.is_file():
         raise PictureError(f"{path}: not a file")

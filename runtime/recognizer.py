@@ -91,7 +91,7 @@ class Prediction:
     probabilities: np.ndarray  # (10,) float32, sums to 1 (all zeros when no digit was found)
     mnist: np.ndarray | None  # the 28×28 the model saw, None when no digit was found
     status: str  # "ok" | "no digit" | "not sure"
-    digit_likeness: float = 1.0  # the guard's P(a digit at all), see ``confidence``
+    digit_likeness: float = 1.0  # the guard's P(a digit at all), see ``confidence``; 0 when no digit was found
 
     def top(self, k: int = 3) -> list[tuple[int, float]]:
         """The k most likely digits with their probabilities, best first."""
@@ -193,6 +193,10 @@ class Recognizer:
 
     def predict_batch(self, pictures: Any) -> list[Prediction]:
         """Several pictures -> one Prediction each, with one model call for all the digits found."""
+        if isinstance(pictures, (str, os.PathLike)) or (isinstance(pictures, np.ndarray) and pictures.ndim < 3):
+            raise DigitkitError(
+                f"predict_batch takes a list of pictures, not one {type(pictures).__name__}; for one picture: predict"
+            )
         digits = [_vision().to_mnist(p) for p in pictures]
         return self.predict_mnist(digits, on_page=False)
 
@@ -215,7 +219,7 @@ class Recognizer:
         out, k = [], 0
         for d in digits:
             if d is None:
-                out.append(Prediction(None, 0.0, np.zeros(10, np.float32), None, "no digit"))
+                out.append(Prediction(None, 0.0, np.zeros(10, np.float32), None, "no digit", 0.0))
                 continue
             vouched = on_page and sure - int(digit_like[k] >= PAGE_VOUCHES) >= 1
             out.append(self._decide(probs[k], float(digit_like[k]), d, vouched))
@@ -282,6 +286,8 @@ class Recognizer:
             raise DigitkitError(f"classify_mnist expects (N, 28, 28) digits, got shape {batch.shape}")
         if len(batch) == 0:
             return np.empty((0, 10), np.float32)
+        if not np.isfinite(batch).all():  # the input's fault, not the model's
+            raise DigitkitError("the digits hold NaN or infinite pixel values; pixels must be numbers in [0, 1]")
         scores = np.asarray(self.run_model(self.model_input(batch)), dtype=np.float32).reshape(len(batch), -1)
         if not np.isfinite(scores).all():  # broken weights (NaN, inf): any digit read from them would be a lie
             raise ModelError(

@@ -5,7 +5,10 @@ Each case is a row of docs/errors.md ("Batches and outputs").
 
 from __future__ import annotations
 
+import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -165,3 +168,68 @@ def test_data_removes_the_download_folder_a_killed_run_left(tmp_path, mnist):
     messages: list[str] = []
     ensure_mnist(tmp_path, offline=True, log=messages.append)
     assert not stale.exists() and any("stopped while downloading" in m for m in messages)
+
+
+def _shell(command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
+
+
+DIGITKIT = f"{sys.executable} -m digitkit.runtime.cli"
+
+
+def test_closed_stdout_or_stderr_is_one_line_in_the_right_place(seven):
+    closed_out = _shell(f"{DIGITKIT} predict {seven} >&-")
+    assert closed_out.returncode == EXIT_FAILURE
+    assert closed_out.stderr.strip() == "digitkit predict: error: cannot write the output: standard output is closed"
+    closed_err = _shell(f"{DIGITKIT} predict /nonexistent.png 2>&-")
+    assert closed_err.returncode == EXIT_FAILURE and closed_err.stdout == ""  # the error never lands in the output
+
+
+def test_unclear_messages_now_name_the_problem(capsys, tmp_path, monkeypatch):
+    loop_a, loop_b = tmp_path / "a.png", tmp_path / "b.png"
+    loop_a.symlink_to(loop_b)
+    loop_b.symlink_to(loop_a)
+    code, _, err = cli(capsys, "predict", str(loop_a))
+    assert code == EXIT_FAILURE and "a symbolic link to nothing (or a loop of links)" in err
+    code, _, err = cli(capsys, "data", "--data-dir", "")
+    assert code == EXIT_USAGE and "an empty folder name" in err
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    code, _, err = cli(capsys, "read", "-")
+    assert code == EXIT_FAILURE and "digitkit predict" not in err and "no picture on stdin" in err
+
+
+def test_random_bytes_as_a_checkpoint_get_no_unsafe_advice(capsys, tmp_path):
+    pytest.importorskip("torch")
+    path = tmp_path / "random.pt"
+    path.write_bytes(np.random.default_rng(0).bytes(3000))
+    code, _, err = cli(capsys, "evaluate", str(path))
+    assert code == EXIT_FAILURE and "weights_only" not in err and err.count("\n") == 1
+
+
+def test_deeply_nested_json_on_the_apps_stdin_is_one_line(capsys, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.StringIO("[" * 100_000 + "\n"))
+    code, _, err = cli(capsys, "app", "--headless")
+    assert code == EXIT_FAILURE and err.strip() == (
+        "digitkit app: error: stdin line 1: JSON nested too deeply for a stroke or a key"
+    )
+
+
+def test_api_misuse_and_nan_pixels_name_the_caller_not_the_model():
+    from digitkit.runtime import Recognizer
+    from digitkit.runtime.errors import DigitkitError
+    from digitkit.runtime.recognizer import ModelError
+
+    recognizer = Recognizer()
+    with pytest.raises(DigitkitError, match="takes a list of pictures"):
+        recognizer.predict_batch("x.png")
+    with pytest.raises(DigitkitError, match="NaN or infinite pixel") as nan:
+        recognizer.classify_mnist(np.full((1, 28, 28), np.nan, np.float32))
+    assert not isinstance(nan.value, ModelError)
+
+
+def test_a_blank_picture_is_no_digit_with_no_digit_likeness(capsys, tmp_path):
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((80, 80), 255, np.uint8))
+    code, out, _ = cli(capsys, "predict", "--json", str(blank))
+    (entry,) = json.loads(out)["results"]
+    assert code == 0 and entry["status"] == "no digit" and entry["digit_likeness"] == 0.0

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import pickle
 import sys
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,11 @@ def load_checkpoint(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a corrupt file
+        if isinstance(exc, pickle.UnpicklingError) or "Weights only load failed" in str(exc):
+            # torch's advice (weights_only=False) would run whatever the file holds: never for a stray file
+            raise CheckpointError(
+                f"{path}: not a checkpoint digitkit wrote (its contents do not unpickle as weights)"
+            ) from None
         first_line = (str(exc).strip().splitlines() or [""])[0]
         raise CheckpointError(
             f"{path}: not a readable PyTorch checkpoint ({type(exc).__name__}: {first_line})"

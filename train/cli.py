@@ -11,7 +11,7 @@ import os
 import re
 from pathlib import Path
 
-from digitkit.runtime.arguments import int_range, threads
+from digitkit.runtime.arguments import folder_path, int_range, threads
 from digitkit.train.config import PRESETS
 
 MNIST_TRAIN_IMAGES = 60_000
@@ -27,7 +27,7 @@ def _device(text: str) -> str:
 def _data_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data-dir",
-        type=Path,
+        type=folder_path,
         default=None,
         help="where MNIST lives (default: $DIGITKIT_DATA_DIR or ~/.cache/digitkit)",
     )

@@ -299,6 +299,8 @@ def script_commands(lines: Iterable[str]) -> Iterator[dict[str, Any]]:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
             raise DigitkitError(f"stdin line {number}: not JSON ({exc.msg})") from None
+        except RecursionError:
+            raise DigitkitError(f"stdin line {number}: JSON nested too deeply for a stroke or a key") from None
         if isinstance(value, list):
             value = {"stroke": value}
         if not isinstance(value, dict) or not ({"stroke", "key"} & value.keys()):
