@@ -172,6 +172,7 @@ def _predict(args: argparse.Namespace) -> int:
             "confidence": round(prediction.confidence, 6),
             "status": prediction.status,
             "digit_likeness": round(prediction.digit_likeness, 6),
+            "digits_seen": 0 if prediction.mnist is None else 1 + prediction.digits_beside,
             "top": [{"digit": d, "probability": round(p, 6)} for d, p in top],
         }
         return entry
@@ -198,7 +199,9 @@ def _describe(entry: dict, top: int) -> str:
     name = shown(entry["file"])
     if entry["status"] == "no digit":
         return f"{name}: no digit"
-    if entry["status"] == "ok":
+    if entry["digits_seen"] > 1:
+        text = f"{name}: not sure: the picture holds {entry['digits_seen']} digits (digitkit read reads them all)"
+    elif entry["status"] == "ok":
         text = f"{name}: {entry['digit']} ({_percent(entry['confidence'])})"
     elif entry["digit_likeness"] < 0.5:
         text = f"{name}: not a digit (looks like a digit: {_percent(entry['digit_likeness'])})"

@@ -90,8 +90,9 @@ class Prediction:
     confidence: float  # top probability × digit_likeness, on a page × min(1, digit_likeness / PAGE_GUARD_SURE); 0: none
     probabilities: np.ndarray  # (10,) float32, sums to 1 (all zeros when no digit was found)
     mnist: np.ndarray | None  # the 28×28 the model saw, None when no digit was found
-    status: str  # "ok" | "no digit" | "not sure"
+    status: str  # "ok" | "no digit" | "not sure" (also for a picture of several digits: ``digits_beside``)
     digit_likeness: float = 1.0  # the guard's P(a digit at all), see ``confidence``; 0 when no digit was found
+    digits_beside: int = 0  # predict: more digits seen beside this one (the picture holds a number: read it)
 
     def top(self, k: int = 3) -> list[tuple[int, float]]:
         """The k most likely digits with their probabilities, best first."""
@@ -197,8 +198,13 @@ class Recognizer:
             raise DigitkitError(
                 f"predict_batch takes a list of pictures, not one {type(pictures).__name__}; for one picture: predict"
             )
-        digits = [_vision().to_mnist(p) for p in pictures]
-        return self.predict_mnist(digits, on_page=False)
+        found = [_vision().read_one_digit(p) for p in pictures]
+        predictions = self.predict_mnist([digit for digit, _ in found], on_page=False)
+        for prediction, (_, beside) in zip(predictions, found, strict=True):
+            if beside and prediction.mnist is not None:  # a picture of several digits has no one answer
+                prediction.digits_beside = beside
+                prediction.digit, prediction.status = None, "not sure"
+        return predictions
 
     def predict_mnist(self, digits: list[np.ndarray | None], *, on_page: bool = True) -> list[Prediction]:
         """Already-preprocessed 28×28 digits (None for "no digit") -> Predictions.

@@ -40,6 +40,10 @@ ONE_DIGIT_SIDE = 0.02
 # a picture narrower than this on either side holds no legible digit (MNIST's own strokes are 2-3 px wide, its
 # smallest digits about 10 px tall): a line, a strip or a pixel, answered "no digit" without further work
 MIN_PICTURE_SIDE = 8
+# a picture meant to hold one digit holds more when writing this tall (share of the digit's height) stands on its
+# line this far apart from it (share of its height): two digits written side by side, not a digit's own loose stroke
+# and holds this share of its ink (MNIST test: 4 digits of 10,000 have a faint broken stroke beside them, under it)
+BESIDE_HEIGHT, BESIDE_GAP, BESIDE_INK = 0.6, 0.05, 0.25
 
 Judge = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) -> (N,) confidence that each is the digit it reads as
 
@@ -59,6 +63,7 @@ class Page:
 
     rows: list[list[Digit]]
     turned: int = 0  # degrees (clockwise) the picture was turned to read it upright
+    beside: int = 0  # one digit read (to_mnist): writing beside it of a digit's size, on its line (more digits)
 
     @property
     def digits(self) -> list[Digit]:
@@ -90,8 +95,13 @@ def find_digits(picture: Any, classify: Classify | None = None) -> list[Digit]:
 
 def to_mnist(picture: Any) -> np.ndarray | None:
     """A picture holding one digit -> (28, 28) float32 in [0, 1], white on black; None when there is none."""
-    digits = _read(to_grey(load_picture(picture)), None, None, one_digit=True).digits
-    return digits[0].mnist if digits else None
+    return read_one_digit(picture)[0]
+
+
+def read_one_digit(picture: Any) -> tuple[np.ndarray | None, int]:
+    """``to_mnist``, and how many more digits the picture seems to hold beside that one (``Page.beside``)."""
+    page = _read(to_grey(load_picture(picture)), None, None, one_digit=True)
+    return (page.digits[0].mnist if page.digits else None), page.beside
 
 
 def _read(
@@ -118,7 +128,9 @@ def _read(
     odd = odd_sizes(group_boxes, ink, levels, one_digit)
     groups = [g for g, o in zip(groups, odd, strict=True) if not o]
     group_boxes = [b for b, o in zip(group_boxes, odd, strict=True) if not o]
+    beside = 0
     if one_digit and groups:
+        beside = _digits_beside(group_boxes, [a for a, o in zip(ink, odd, strict=True) if not o])
         groups, group_boxes = _the_digit(groups, group_boxes, pieces)
         if max(group_boxes[0][2:]) < ONE_DIGIT_SIDE * max(binarised.mask.shape):
             groups, group_boxes = [], []  # specks on a blank sheet are no digit
@@ -148,7 +160,7 @@ def _read(
                     digits.append(Digit((x + left, y, max(1, right - left), h), mnist, len(out)))
         if digits:
             out.append(digits)
-    return Page(out)
+    return Page(out, beside=beside if out else 0)
 
 
 def _binarised(grey: np.ndarray, one_digit: bool) -> Binarised:
@@ -165,6 +177,20 @@ def _binarised(grey: np.ndarray, one_digit: bool) -> Binarised:
     ):
         return without_printed_lines(binarise(grey, binarised.dark_ink, noise=binarised.noise))
     return binarised
+
+
+def _digits_beside(boxes: list[Box], ink: list[float]) -> int:
+    """Candidates beside the tallest one that look like more digits: at least ``BESIDE_HEIGHT`` of its height and
+    ``BESIDE_INK`` of its ink, on its line (sharing half the shorter one's height), clear of it by ``BESIDE_GAP``
+    of its height."""
+    main = max(range(len(boxes)), key=lambda i: (boxes[i][3], boxes[i][2]))
+    x, y, w, h = boxes[main]
+    count = 0
+    for (bx, by, bw, bh), amount in zip(boxes, ink, strict=True):
+        shared = min(y + h, by + bh) - max(y, by)
+        clear = bx >= x + w + BESIDE_GAP * h or bx + bw <= x - BESIDE_GAP * h
+        count += bh >= BESIDE_HEIGHT * h and amount >= BESIDE_INK * ink[main] and shared >= 0.5 * min(h, bh) and clear
+    return count
 
 
 def _the_digit(groups: list[list[int]], boxes: list[Box], pieces: Pieces) -> tuple[list[list[int]], list[Box]]:
