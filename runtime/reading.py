@@ -30,7 +30,7 @@ class DigitReading:
 
 @dataclass
 class NumberReading:
-    text: str  # the digits in reading order, "?" for unsure ones, rows joined by "\n"
+    text: str  # the digits in reading order, "?" for unsure ones, with decimal points and minus signs; rows by "\n"
     digits: list[DigitReading]
     turned: int = 0  # degrees (clockwise) the picture was turned to be read; boxes are in the turned picture
 
@@ -54,7 +54,10 @@ def read_number(picture: Any, recognizer: Recognizer | None = None, *, orient: b
         DigitReading(d.box, p.digit, p.confidence, p.probabilities, d.row, d.mnist)
         for d, p in zip(page.digits, predictions, strict=True)
     ]
+    # digits and marks (a decimal point, a minus sign: vision/marks.py) of each row, left to right
+    items = [(d.row, d.box[0], UNSURE if d.digit is None else str(d.digit)) for d in digits]
+    items += [(m.row, m.box[0], m.text) for m in page.marks]
     lines: dict[int, str] = {}
-    for d in digits:
-        lines[d.row] = lines.get(d.row, "") + (UNSURE if d.digit is None else str(d.digit))
+    for row, _, text in sorted(items):
+        lines[row] = lines.get(row, "") + text
     return NumberReading("\n".join(lines[r] for r in sorted(lines)), digits, page.turned)

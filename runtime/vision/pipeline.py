@@ -22,10 +22,11 @@ import numpy as np
 from digitkit.runtime.images import load_picture
 from digitkit.runtime.vision import orient
 from digitkit.runtime.vision.binarise import DIGIT_WORK_SIDE, Binarised, binarise, to_grey, window_for
-from digitkit.runtime.vision.clean import odd_sizes, writing_height, writing_pieces
+from digitkit.runtime.vision.clean import FAINT, odd_sizes, writing_height, writing_pieces
 from digitkit.runtime.vision.components import Pieces, find_pieces
-from digitkit.runtime.vision.group import Box, group_pieces, into_rows, union
+from digitkit.runtime.vision.group import Box, group_pieces, into_rows, union, weighted_median
 from digitkit.runtime.vision.lines import without_printed_lines
+from digitkit.runtime.vision.marks import Mark, find_marks
 from digitkit.runtime.vision.normalise import PAPER_SHARE, digit_region, fit_and_centre
 from digitkit.runtime.vision.split import Classify, Veto, split_touching
 from digitkit.runtime.vision.underlines import without_underlines
@@ -64,6 +65,7 @@ class Page:
     rows: list[list[Digit]]
     turned: int = 0  # degrees (clockwise) the picture was turned to read it upright
     beside: int = 0  # one digit read (to_mnist): writing beside it of a digit's size, on its line (more digits)
+    marks: list[Mark] = field(default_factory=list)  # decimal points and minus signs (boxes in picture pixels)
 
     @property
     def digits(self) -> list[Digit]:
@@ -126,11 +128,15 @@ def _read(
         binarised, pieces = without_underlines(binarised, find_pieces(binarised))
     groups, group_boxes, ink, levels = _candidates(binarised, pieces)
     odd = odd_sizes(group_boxes, ink, levels, one_digit)
+    # too small or flat for a digit, but this page's ink: a decimal point or a minus sign, perhaps (marks.py)
+    level = FAINT * weighted_median(levels, ink) if levels else 0.0
+    small = [(b, a) for b, a, lv, o in zip(group_boxes, ink, levels, odd, strict=True) if o and lv >= level]
     groups = [g for g, o in zip(groups, odd, strict=True) if not o]
     group_boxes = [b for b, o in zip(group_boxes, odd, strict=True) if not o]
+    ink = [a for a, o in zip(ink, odd, strict=True) if not o]
     beside = 0
     if one_digit and groups:
-        beside = _digits_beside(group_boxes, [a for a, o in zip(ink, odd, strict=True) if not o])
+        beside = _digits_beside(group_boxes, ink)
         groups, group_boxes = _the_digit(groups, group_boxes, pieces)
         if max(group_boxes[0][2:]) < ONE_DIGIT_SIDE * max(binarised.mask.shape):
             groups, group_boxes = [], []  # specks on a blank sheet are no digit
@@ -144,8 +150,13 @@ def _read(
         source, per_pixel = binarised.ink, 1.0 / binarised.scale  # picture pixels per pixel of the region
     else:
         source, per_pixel = (cv2.bitwise_not(grey) if binarised.dark_ink else grey), 1.0
+    marks: list[Mark] = []
+    if not one_digit:
+        marks, taken = find_marks(order, group_boxes, ink, small)
+        order = [[i for i in row if i not in taken] for row in order]
     out: list[list[Digit]] = []
-    for row in order:
+    out_row: dict[int, int] = {}  # a row of ``order`` -> its index in ``out`` (a row may yield no digit)
+    for index, row in enumerate(order):
         row_height = float(median([group_boxes[i][3] for i in row])) / binarised.scale / per_pixel
         digits = []
         for i in row:
@@ -159,8 +170,14 @@ def _read(
                     left, right = round(start * per_pixel), round(end * per_pixel)
                     digits.append(Digit((x + left, y, max(1, right - left), h), mnist, len(out)))
         if digits:
+            out_row[index] = len(out)
             out.append(digits)
-    return Page(out, beside=beside if out else 0)
+    picture_marks = [
+        Mark(_picture_box(m.box, binarised.scale, grey.shape), out_row[m.row], m.text)
+        for m in marks
+        if m.row in out_row
+    ]
+    return Page(out, beside=beside if out else 0, marks=picture_marks)
 
 
 def _binarised(grey: np.ndarray, one_digit: bool) -> Binarised:
