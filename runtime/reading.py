@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from digitkit.runtime.recognizer import Recognizer
+from digitkit.runtime.recognizer import PAGE_VOUCHES, Recognizer
 from digitkit.runtime.vision import find_rows
 
 UNSURE = "?"
@@ -40,6 +40,20 @@ class NumberReading:
         return bool(self.digits) and all(d.digit is not None for d in self.digits)
 
 
+def _word_rows(found: list, predictions: list) -> set[int]:
+    """Rows that are words, not numbers: at least half of their marks (two or more) look like no digit to the
+    guard (P(digit) under PAGE_VOUCHES). The letters among them that do look like digits (an O, an S, an l)
+    are not read: HELLO is no "0", SUN no "5"."""
+    marks: dict[int, list[float]] = {}
+    for d, p in zip(found, predictions, strict=True):
+        marks.setdefault(d.row, []).append(p.digit_likeness)
+    return {
+        row
+        for row, likeness in marks.items()
+        if len(likeness) >= 2 and 2 * sum(v < PAGE_VOUCHES for v in likeness) >= len(likeness)
+    }
+
+
 def read_number(picture: Any, recognizer: Recognizer | None = None, *, orient: bool = True) -> NumberReading:
     """Find and read every digit of a picture; ``text`` is "" when there is none.
 
@@ -50,13 +64,15 @@ def read_number(picture: Any, recognizer: Recognizer | None = None, *, orient: b
     judge = (lambda batch: [p.confidence for p in recognizer.predict_mnist(list(batch))]) if orient else None
     page = find_rows(picture, recognizer.classify_mnist, judge=judge, veto=recognizer.page_veto)
     predictions = recognizer.predict_mnist([d.mnist for d in page.digits])
+    words = _word_rows(page.digits, predictions)
     digits = [
         DigitReading(d.box, p.digit, p.confidence, p.probabilities, d.row, d.mnist)
         for d, p in zip(page.digits, predictions, strict=True)
+        if d.row not in words
     ]
     # digits and marks (a decimal point, a minus sign: vision/marks.py) of each row, left to right
     items = [(d.row, d.box[0], UNSURE if d.digit is None else str(d.digit)) for d in digits]
-    items += [(m.row, m.box[0], m.text) for m in page.marks]
+    items += [(m.row, m.box[0], m.text) for m in page.marks if m.row not in words]
     lines: dict[int, str] = {}
     for row, _, text in sorted(items):
         lines[row] = lines.get(row, "") + text

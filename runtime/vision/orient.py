@@ -25,6 +25,10 @@ TURNS = (90, 270, 180)
 # does not (a 6 turned is a 9, a c turned a 0: letters read as digits in 70 % of nondigits.letter pictures when
 # every picture was tried turned; the sideways development pages show 10 marks or more).
 MIN_MARKS = 3
+# A turned reading replaces the upright one only when it reads as digits written in rows: its digits at least this
+# sure on average (what an upright page needs to be left alone, WEAK), and this many to a row on average. A word
+# turned on its side reads as a column of letters, one to a row, each a weak digit (HELLO turned: "0|2|2|4|5").
+TURNED_PER_ROW = 1.5
 
 
 def turn(grey: np.ndarray, degrees: int) -> np.ndarray:
@@ -51,7 +55,9 @@ def most_confident(grey: np.ndarray, upright, read: Callable, judge: Callable):
     threshold = best_strength + MARGIN
     for degrees in TURNS:
         page = read(turn(grey, degrees))
+        if len(page.digits) < TURNED_PER_ROW * len(page.rows):
+            continue
         score = strength(page, judge)
-        if score > threshold and score > best_strength:
+        if score >= WEAK and score > threshold and score > best_strength:
             best, best_strength = replace(page, turned=degrees), score
     return best

@@ -1,0 +1,41 @@
+"""Printed words are no numbers: no digit read from them, upright or turned (a word on its side is a column of
+letters, and the letters that look like digits, an O or an S, are part of a word)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from digitkit.runtime import Recognizer, read_number
+
+FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX)
+# every word has letters that look like no digit; a word made only of look-alikes (ZOO, SOIL) reads as the
+# digits it looks like (200, 5011), as it would to a person asked for digits
+WORDS = ("HELLO", "DOG", "WORLD", "TEXT", "CAT", "SUN", "MOON", "HOUSE", "APPLE", "TABLE", "GREEN", "WATER")
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> Recognizer:
+    return Recognizer(threads=1)
+
+
+def _printed(text: str, font: int) -> np.ndarray:
+    picture = np.full((140, 60 + 60 * len(text)), 255, np.uint8)
+    cv2.putText(picture, text, (25, 100), font, 2.4, 0, 5, cv2.LINE_AA)
+    return picture
+
+
+@pytest.mark.parametrize("font", FONTS)
+def test_printed_words_read_no_digit_upright_or_turned(recognizer, font):
+    for word in WORDS:
+        for orient in (True, False):
+            text = read_number(_printed(word, font), recognizer, orient=orient).text
+            assert not any(c.isdigit() for c in text), (word, orient, text)
+
+
+def test_a_number_beside_a_word_is_still_read(recognizer):
+    word, number = _printed("HOUSE", cv2.FONT_HERSHEY_SIMPLEX), _printed("2026", cv2.FONT_HERSHEY_SIMPLEX)
+    number = np.pad(number, ((0, 0), (0, word.shape[1] - number.shape[1])), constant_values=255)
+    picture = np.vstack([word, number])
+    assert read_number(picture, recognizer).text == "2026"
