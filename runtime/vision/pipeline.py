@@ -24,6 +24,7 @@ from digitkit.runtime.vision import orient
 from digitkit.runtime.vision.binarise import DIGIT_WORK_SIDE, Binarised, binarise, to_grey, window_for
 from digitkit.runtime.vision.clean import FAINT, odd_sizes, writing_height, writing_pieces
 from digitkit.runtime.vision.components import Pieces, find_pieces
+from digitkit.runtime.vision.frames import without_frames
 from digitkit.runtime.vision.group import Box, group_pieces, into_rows, union, weighted_median
 from digitkit.runtime.vision.lines import without_printed_lines
 from digitkit.runtime.vision.marks import Mark, find_marks
@@ -115,7 +116,7 @@ def _read(
     if min(grey.shape[:2]) < MIN_PICTURE_SIDE:
         return Page([])
     binarised = _binarised(grey, one_digit and coarse)
-    binarised, pieces = without_underlines(binarised, find_pieces(binarised))
+    binarised, pieces = without_underlines(*without_frames(binarised, find_pieces(binarised)))
     # large writing: its strokes may be wider than the first window could see whole. (Flat paper used no window,
     # and nothing after this point measures by it there.)
     wider = None
@@ -125,7 +126,7 @@ def _read(
         wide = binarise(grey, binarised.dark_ink, wider, binarised.noise)
         # the narrower first window sees thin printed lines best: where it found none, there are none
         binarised = wide if binarised.printed is None else without_printed_lines(wide, binarised.printed)
-        binarised, pieces = without_underlines(binarised, find_pieces(binarised))
+        binarised, pieces = without_underlines(*without_frames(binarised, find_pieces(binarised)))
     groups, group_boxes, ink, levels = _candidates(binarised, pieces)
     odd = odd_sizes(group_boxes, ink, levels, one_digit)
     # too small or flat for a digit, but this page's ink: a decimal point or a minus sign, perhaps (marks.py)

@@ -1,0 +1,105 @@
+"""Stage (after components, before underlines): the printed boxes of a form field (a box per digit, or a comb) are not writing.
+
+A row of boxes is one piece: level rules across the field joined by upright ticks at even steps. Printed
+as dark as the writing, it is no faint printed line (``lines.py``) nor an underline (``underlines.py``),
+and the split stage would cut it into a row of 1s between the digits. Its ticks are straight and exactly
+upright, evenly spaced, one at each end of the field; the strokes of handwritten 1s are none of these.
+Its rules and ticks go, with the digits that touch them left whole, and the pieces are found again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+
+from digitkit.runtime.vision.binarise import Binarised
+from digitkit.runtime.vision.components import Pieces, find_pieces
+
+FIELD_WIDE = 3.0  # a field is at least this many times wider than tall (three boxes and more)
+FIELD_LOW = 12  # working pixels: a field lower than this holds no digit
+RULE_SPAN = 0.8  # a rule's row is ink along this share of the field's width
+TICK_SPAN = 0.4  # a tick's column is ink along this share of the field's height (a comb's ticks: about half)
+MIN_TICKS = 4  # three boxes (or comb teeth) need four ticks
+EVEN = 0.2  # the gaps between ticks differ from their median by at most this share of it
+END = 0.05  # the first and last ticks lie within this share of the field's width of its ends
+# ticks standing alone: as thin as this share of their height (4 px at least), this solid, tops and feet level to
+# this share of their height
+TICK_WIDTH, BAR_FILL, ALIGNED = 0.12, 0.7, 0.1
+TICK_OF_STEP = 0.15  # a tick of a field is at most this share of the step between ticks wide (a 3 px line: 6 of 71)
+
+
+def without_frames(binarised: Binarised, pieces: Pieces) -> tuple[Binarised, Pieces]:
+    """The binarised picture and its pieces with the form fields' rules and ticks out of the mask; most
+    pictures have none, and keep the pieces they came with."""
+    boxes = pieces.boxes
+    wide = np.flatnonzero((boxes[:, 2] >= FIELD_WIDE * boxes[:, 3]) & (boxes[:, 3] >= FIELD_LOW))
+    lines = None
+    for k in wide[wide > 0]:
+        found = _field_lines(pieces, int(k))
+        if found is not None:
+            lines = found if lines is None else lines | found
+    ticks = [] if binarised.printed is None else _loose_ticks(pieces, binarised.printed)
+    if ticks:
+        loose = np.isin(pieces.labels, ticks).view(np.uint8)
+        lines = loose if lines is None else lines | loose
+    if lines is None:
+        return binarised, pieces
+    cleaned = replace(binarised, mask=(binarised.mask & ~lines).view(np.uint8))
+    return cleaned, find_pieces(cleaned)
+
+
+def _field_lines(pieces: Pieces, k: int) -> np.ndarray | None:
+    """0/1 over the picture: the rules and ticks of piece ``k`` when it is a form field, else None."""
+    x, y, w, h = (int(v) for v in pieces.boxes[k])
+    own = pieces.labels[y : y + h, x : x + w] == k
+    rules = own.sum(axis=1) >= RULE_SPAN * w
+    upright = own.sum(axis=0) >= TICK_SPAN * h
+    if not rules.any() or not upright.any():
+        return None
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], upright.astype(np.int8), [0]])))
+    starts, ends = edges[::2], edges[1::2]
+    # a printed tick is thin beside the boxes' width; wider: a digit's stroke touching the field
+    step = np.median(np.diff((starts + ends) / 2)) if len(starts) > 1 else w
+    thin = ends - starts <= max(4, TICK_OF_STEP * step)
+    starts, ends = starts[thin], ends[thin]
+    if len(starts) < MIN_TICKS or starts[0] > END * w or ends[-1] < (1 - END) * w:
+        return None
+    gaps = np.diff((starts + ends) / 2)
+    if np.abs(gaps - np.median(gaps)).max() > EVEN * np.median(gaps):
+        return None
+    lines = np.zeros(pieces.labels.shape, np.uint8)
+    ticks = np.zeros(w, bool)
+    for start, end in zip(starts, ends, strict=True):
+        ticks[start:end] = True
+    lines[y : y + h, x : x + w] = own & (rules[:, None] | ticks[None, :])
+    return lines
+
+
+def _loose_ticks(pieces: Pieces, printed: np.ndarray) -> list[int]:
+    """Pieces that are the ticks of a field whose rules ``lines.py`` took out (printed fainter than the writing,
+    ``printed``): solid upright bars standing on such a rule, ``MIN_TICKS`` or more of one height on one line,
+    evenly spaced (a tick that a digit touches is not among them: a step of two). Bars drawn by hand on plain
+    paper, a row of 1s, stand on no printed rule."""
+    x, y, w, h = (pieces.boxes[:, i] for i in range(4))
+    bar = (h >= FIELD_LOW) & (w <= np.maximum(4, TICK_WIDTH * h)) & (pieces.area >= BAR_FILL * w * h)
+    # a rule at the feet: printed pixels within 2 rows of the bar's foot, under it
+    near = cv2.dilate(printed, np.ones((5, 1), np.uint8))
+    feet = np.clip(y + h - 1, 0, printed.shape[0] - 1)
+    on_rule = near[feet, np.clip(x + w // 2, 0, printed.shape[1] - 1)] > 0
+    bars = [int(k) for k in np.flatnonzero(bar & on_rule) if k > 0]
+    if len(bars) < MIN_TICKS:
+        return []
+    out: list[int] = []
+    for k in bars:  # the bars of k's height and line: its field
+        same = [
+            j for j in bars if abs(y[j] - y[k]) <= ALIGNED * h[k] and abs(y[j] + h[j] - y[k] - h[k]) <= ALIGNED * h[k]
+        ]
+        if len(same) < MIN_TICKS or k in out:
+            continue
+        gaps = np.diff(np.sort([x[j] + w[j] / 2 for j in same]))
+        steps = gaps / np.median(gaps)  # a tick that a digit touches is part of the digit's piece: a double step
+        if np.abs(steps - np.round(steps)).max() <= EVEN and np.round(steps).max() <= 2:
+            out += [j for j in same if j not in out]
+    return out
