@@ -51,3 +51,29 @@ def test_hand_drawn_upright_strokes_are_no_form(recognizer):
     for k in range(5):
         cv2.line(picture, (60 + 70 * k, 40), (60 + 70 * k, 160), 0, 12)
     assert read_number(picture, recognizer).text == "11111"
+
+
+def _barcode(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    picture = np.full((260, 520), 255, np.uint8)
+    x = 40
+    while x < 470:
+        width = int(rng.integers(2, 9))
+        picture[30:150, x : x + width] = 0
+        x += width + int(rng.integers(2, 9))
+    return picture
+
+
+def test_a_barcode_is_no_row_of_ones_and_its_printed_number_is_read(recognizer):
+    for seed in range(3):
+        assert read_number(_barcode(seed), recognizer).text == ""
+        labelled = _barcode(seed)
+        cv2.putText(labelled, "40123", (120, 230), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 0, 5, cv2.LINE_AA)
+        assert read_number(labelled, recognizer).text == "40123"
+
+
+def test_handwritten_ones_side_by_side_are_still_read(recognizer, mnist):
+    images, labels = np.array(mnist.test_images), np.array(mnist.test_labels)
+    ones = [255 - cv2.resize(images[i], (84, 84)) for i in np.flatnonzero(labels == 1)[:10]]
+    picture = np.pad(np.hstack(ones), 20, constant_values=255)
+    assert read_number(picture, recognizer).text == "1" * 10

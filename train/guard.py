@@ -85,7 +85,9 @@ def build_data(
 
         positives.extend([load_cvl("train").images.astype(np.float32) / 255] * cvl_repeat)
     positives = np.concatenate(positives)
-    weights = {"blank": 0.03, "noise": 0.07, "scribble": 0.3, "lines": 0.1, "circles": 0.1, "letters": 0.4}
+    weights = {
+        "blank": 0.03, "noise": 0.07, "scribble": 0.25, "lines": 0.1, "circles": 0.1, "shapes": 0.1, "letters": 0.35,
+    }  # fmt: skip
     negatives = []
     for kind, share in weights.items():
         count = int(n_non_digits * share)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-KINDS = ("blank", "noise", "scribble", "lines", "circles", "letters")
+KINDS = ("blank", "noise", "scribble", "lines", "circles", "shapes", "letters")
 LOOK_ALIKES = set("OoDQIiljZzSsBbGgq")
 LETTERS = "".join(c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" if c not in LOOK_ALIKES)
 FONTS = {
@@ -170,6 +170,32 @@ def circles(rng: np.random.Generator, size: int) -> np.ndarray:
     return _finish(picture, rng, paper)
 
 
+def shapes(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A triangle, a square, a diamond, a pentagon or a five-pointed star, outlined or filled, turned at random.
+
+    Closed straight-sided figures: a ring reads as a 0 and a triangle did too (99.9 %), so a figure needs
+    refusing as surely as a letter. Nothing open or curved, which a digit could be.
+    """
+    picture, ink, paper = _canvas(rng, size)
+    centre = rng.uniform(0.42, 0.58, 2) * size
+    radius = rng.uniform(0.22, 0.4) * size
+    kind = int(rng.integers(5))
+    corners = (3, 4, 4, 5, 10)[kind]
+    angles = rng.uniform(0, 2 * np.pi) + np.arange(corners) * 2 * np.pi / corners
+    reach = np.full(corners, radius)
+    if kind == 2:  # a diamond: a square stretched along one axis
+        reach[1::2] *= rng.uniform(0.5, 0.8)
+    if kind == 4:  # a star: every other corner pulled in
+        reach[1::2] *= rng.uniform(0.35, 0.5)
+    points = np.stack([centre[0] + reach * np.cos(angles), centre[1] + reach * np.sin(angles)], axis=1)
+    polygon = [np.round(points).astype(np.int32)]
+    if rng.random() < 0.25:
+        cv2.fillPoly(picture, polygon, ink, cv2.LINE_AA)
+    else:
+        cv2.polylines(picture, polygon, True, ink, _thickness(rng, size), cv2.LINE_AA)
+    return _finish(picture, rng, paper)
+
+
 def letter(rng: np.random.Generator, size: int, fonts: tuple[str, ...] = EVALUATION_FONTS) -> np.ndarray:
     """One letter (no digit look-alike) in a Hershey font, sized, slanted and placed at random."""
     picture, ink, paper = _canvas(rng, size)
@@ -223,6 +249,7 @@ GENERATORS = {
     "scribble": scribble,
     "lines": lines,
     "circles": circles,
+    "shapes": shapes,
     "letters": letter,
 }
 

@@ -1,4 +1,5 @@
-"""Stage (after components, before underlines): the printed boxes of a form field (a box per digit, or a comb) are not writing.
+"""Stage (after components, before underlines): printed rulings that are not writing: the boxes of a form field
+(a box per digit, or a comb) and the bars of a barcode.
 
 A row of boxes is one piece: level rules across the field joined by upright ticks at even steps. Printed
 as dark as the writing, it is no faint printed line (``lines.py``) nor an underline (``underlines.py``),
@@ -27,6 +28,7 @@ END = 0.05  # the first and last ticks lie within this share of the field's widt
 # ticks standing alone: as thin as this share of their height (4 px at least), this solid, tops and feet level to
 # this share of their height
 TICK_WIDTH, BAR_FILL, ALIGNED = 0.12, 0.7, 0.1
+BARCODE_BARS, BARCODE_LEVEL, BARCODE_GAP = 8, 0.04, 0.15
 TICK_OF_STEP = 0.15  # a tick of a field is at most this share of the step between ticks wide (a 3 px line: 6 of 71)
 
 
@@ -41,6 +43,7 @@ def without_frames(binarised: Binarised, pieces: Pieces) -> tuple[Binarised, Pie
         if found is not None:
             lines = found if lines is None else lines | found
     ticks = [] if binarised.printed is None else _loose_ticks(pieces, binarised.printed)
+    ticks += _barcode(pieces)
     if ticks:
         loose = np.isin(pieces.labels, ticks).view(np.uint8)
         lines = loose if lines is None else lines | loose
@@ -102,4 +105,27 @@ def _loose_ticks(pieces: Pieces, printed: np.ndarray) -> list[int]:
         steps = gaps / np.median(gaps)  # a tick that a digit touches is part of the digit's piece: a double step
         if np.abs(steps - np.round(steps)).max() <= EVEN and np.round(steps).max() <= 2:
             out += [j for j in same if j not in out]
+    return out
+
+
+def _barcode(pieces: Pieces) -> list[int]:
+    """The bars of a barcode: ``BARCODE_BARS`` or more solid upright bars of one height, tops and feet level to
+    ``BARCODE_LEVEL`` of it, each closer to the next than ``BARCODE_GAP`` of it. Handwritten 1s are neither
+    that even nor that close."""
+    x, y, w, h = (pieces.boxes[:, i] for i in range(4))
+    bar = (h >= FIELD_LOW) & (w <= 0.25 * h) & (pieces.area >= BAR_FILL * w * h)
+    bars = sorted((int(k) for k in np.flatnonzero(bar) if k > 0), key=lambda k: x[k])
+    out: list[int] = []
+    for k in bars:
+        if k in out:
+            continue
+        chain = [k]
+        for j in bars:
+            last = chain[-1]
+            level = BARCODE_LEVEL * h[k]
+            if x[j] > x[last] and abs(y[j] - y[k]) <= level and abs(y[j] + h[j] - y[k] - h[k]) <= level:
+                if x[j] - (x[last] + w[last]) <= BARCODE_GAP * h[k]:
+                    chain.append(j)
+        if len(chain) >= BARCODE_BARS:
+            out += chain
     return out
