@@ -166,7 +166,7 @@ def _predict(args: argparse.Namespace) -> int:
     def answer(path: Path) -> dict:
         prediction = recognizer.predict(path)
         top = prediction.top(args.top) if prediction.mnist is not None else []
-        entry = {
+        return {
             "file": str(path),
             "digit": prediction.digit,
             "confidence": round(prediction.confidence, 6),
@@ -175,7 +175,6 @@ def _predict(args: argparse.Namespace) -> int:
             "digits_seen": 0 if prediction.mnist is None else 1 + prediction.digits_beside,
             "top": [{"digit": d, "probability": round(p, 6)} for d, p in top],
         }
-        return entry
 
     results, status = _each_picture(
         args.images, answer, lambda entry: print(_describe(entry, args.top)), "predict", args.json, _debug(args)
