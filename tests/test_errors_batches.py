@@ -233,3 +233,17 @@ def test_a_blank_picture_is_no_digit_with_no_digit_likeness(capsys, tmp_path):
     code, out, _ = cli(capsys, "predict", "--json", str(blank))
     (entry,) = json.loads(out)["results"]
     assert code == 0 and entry["status"] == "no digit" and entry["digit_likeness"] == 0.0
+
+
+def test_a_half_mp4_is_called_damaged_not_foreign(capsys, tmp_path):
+    clip = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10, (160, 120))
+    for i in range(20):
+        frame = np.full((120, 160, 3), 255, np.uint8)
+        cv2.putText(frame, str(i % 10), (50, 100), cv2.FONT_HERSHEY_SIMPLEX, 3, (0, 0, 0), 6)
+        writer.write(frame)
+    writer.release()
+    half = tmp_path / "half.mp4"
+    half.write_bytes(clip.read_bytes()[: clip.stat().st_size // 2])
+    code, _, err = cli(capsys, "app", "--source", str(half), "--headless")
+    assert code == EXIT_FAILURE and "its container (MP4/MOV) is cut short or damaged" in err and err.count("\n") == 1

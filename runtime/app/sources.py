@@ -11,6 +11,7 @@ The end of a video file simply ends the iteration.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import os
 import time
@@ -131,6 +132,10 @@ class VideoFrames:
             self.capture = (capture_factory or cv2.VideoCapture)(path)
             opened = bool(self.capture.isOpened())
         if not opened:
+            if _video_container(path):
+                raise SourceError(
+                    f"cannot open {path} as a video: its container ({_video_container(path)}) is cut short or damaged"
+                )
             raise SourceError(f"cannot open {path} as a video (not a video format OpenCV can read)")
         self.fps = float(self.capture.get(cv2.CAP_PROP_FPS) or 0.0)
         self.frame_count = int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
@@ -258,3 +263,17 @@ def describe(spec: SourceSpec) -> str:
     if spec.kind in ("video", "image"):
         return os.path.basename(str(spec.target)) or str(spec.target)
     return spec.kind
+
+
+# the first bytes of the video containers a phone or OpenCV writes: name -> (offset, signature)
+CONTAINERS = {"MP4/MOV": (4, b"ftyp"), "AVI": (8, b"AVI "), "Matroska/WebM": (0, b"\x1a\x45\xdf\xa3")}
+
+
+def _video_container(path: str) -> str | None:
+    """The container a file's first bytes name, if any: such a file that OpenCV cannot open is damaged, not foreign."""
+    try:
+        with builtins.open(path, "rb") as handle:  # this module's own open() opens a source
+            head = handle.read(16)
+    except OSError:
+        return None
+    return next((name for name, (at, sign) in CONTAINERS.items() if head[at : at + len(sign)] == sign), None)
