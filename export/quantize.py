@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnx.numpy_helper
 from onnxruntime.quantization import (
     CalibrationDataReader,
     CalibrationMethod,
@@ -108,9 +109,20 @@ def calibration_sample(
 
 
 def check_quantizable(model: onnx.ModelProto, where: str) -> None:
+    """An fp32 digit model with finite weights: what static quantization can calibrate."""
     check_digit_input(model, where)
     if any(n.op_type in {"QuantizeLinear", "DequantizeLinear", "QLinearConv"} for n in model.graph.node):
         raise DigitkitError(f"{where}: already quantized; give the fp32 model")
+    inputs = [i for i in model.graph.input if i.name not in {t.name for t in model.graph.initializer}]
+    kind = inputs[0].type.tensor_type.elem_type
+    if kind != onnx.TensorProto.FLOAT:
+        raise DigitkitError(
+            f"{where}: its input is {onnx.TensorProto.DataType.Name(kind).lower()}, not float32; quantize takes an fp32 model"
+        )
+    for tensor in model.graph.initializer:
+        values = onnx.numpy_helper.to_array(tensor)
+        if values.dtype.kind == "f" and not np.isfinite(values).all():
+            raise DigitkitError(f"{where}: non-finite weights (NaN or infinity) in {tensor.name}: nothing to quantize")
 
 
 def quantize_bytes(

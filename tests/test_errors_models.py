@@ -120,3 +120,22 @@ def test_evaluate_refuses_a_checkpoint_with_nan_weights(capsys, tmp_path):
     assert main(["evaluate", str(path)]) == 1
     err = capsys.readouterr().err
     assert "non-finite weights" in err and err.count("\n") == 1
+
+
+def test_quantize_refuses_nan_weights_and_a_non_float_input(capsys, tmp_path):
+    from digitkit.runtime.cli import main
+
+    nan = onnx.load(shipped_model_path("cnn"))
+    tensor = nan.graph.initializer[0]
+    weights = numpy_helper.to_array(tensor).copy()
+    weights[...] = np.nan
+    tensor.CopyFrom(numpy_helper.from_array(weights, tensor.name))
+    onnx.save(nan, tmp_path / "nan.onnx")
+    u8 = onnx.load(shipped_model_path("cnn"))
+    u8.graph.input[0].type.tensor_type.elem_type = TensorProto.UINT8
+    onnx.save(u8, tmp_path / "u8.onnx")
+    for name, words in (("nan", "non-finite weights"), ("u8", "its input is uint8, not float32")):
+        code = main(["quantize", str(tmp_path / f"{name}.onnx"), "--no-mobile", "--no-verify"])
+        err = capsys.readouterr().err
+        assert code == 1 and words in err and err.count("\n") == 1
+        assert not (tmp_path / f"{name}.int8.onnx").exists()
