@@ -114,6 +114,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(p)
     p.set_defaults(handler=_quantize)
 
+    p = sub.add_parser(
+        "calibrate", help="fit each model's softmax temperature on CVL writers it never trained on (in its metadata)"
+    )
+    p.add_argument("models", type=Path, nargs="+", help="ONNX files, rewritten in place with their evidence")
+    p.add_argument("--split", choices=("valid", "train"), default="valid", help="the CVL split to fit on")
+    p.add_argument("--checkpoint", type=Path, default=None, help="an fp32 model's source, for its verify report")
+    _after(p)
+    _common(p)
+    p.set_defaults(handler=_calibrate)
+
     p = sub.add_parser("verify", help="check ONNX models on all 10,000 test images; write NAME.verify.json beside each")
     p.add_argument("models", type=Path, nargs="+")
     p.add_argument("--checkpoint", type=Path, default=None, help="source checkpoint, for the fp32-vs-PyTorch check")
@@ -254,6 +264,28 @@ def _evidence(staged: Path, args: argparse.Namespace, lines: list[str], **agains
         _mobile(staged, lines.append)
     if not args.no_verify:
         _verify_one(staged, args, lines.append, **against)
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from digitkit.export.staging import staged_outputs
+    from digitkit.export.temperature import calibrated_model
+    from digitkit.runtime.files import atomic_write_bytes
+
+    for model in args.models:
+        _check_output(model)
+        data, result = calibrated_model(model, args.split, args.threads)
+        lines = [
+            f"{model}: temperature {result.temperature:.3f} on CVL {args.split} ({result.digits:,} digits, "
+            f"{result.writers} writers); expected calibration error {result.ece_before:.2%} -> {result.ece_after:.2%}"
+        ]
+        with staged_outputs(model, EVIDENCE) as staged:
+            atomic_write_bytes(staged, data)
+            fp32 = model.with_name(model.name.replace(".int8.onnx", ".onnx"))
+            against = {"reference": fp32} if fp32 != model else {"checkpoint": args.checkpoint}
+            _evidence(staged, args, lines, **against)
+        for line in lines:
+            _say(line)
+    return 0
 
 
 def _verify(args: argparse.Namespace) -> int:

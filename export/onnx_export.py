@@ -34,12 +34,12 @@ import torch
 
 from digitkit import __version__
 from digitkit.export.evaluation import model_input, ort_logits, session, summary
+from digitkit.export.temperature import fit_on_cvl
 from digitkit.runtime.errors import DigitkitError
 from digitkit.runtime.files import atomic_write_bytes, sha256_file
 from digitkit.runtime.model_spec import ModelSpec
-from digitkit.train.calibration import expected_calibration_error, fit_temperature, softmax
 from digitkit.train.checkpoint import MNIST_MEAN, MNIST_STD, CheckpointError, model_from_checkpoint
-from digitkit.train.cvl import held_out_split, load_cvl
+from digitkit.train.cvl import held_out_split
 from digitkit.train.mnist import load_mnist
 from digitkit.train.model import count_parameters
 
@@ -123,7 +123,7 @@ def export_checkpoint(
 
     cfg = state.get("config", {})
     parameters = count_parameters(model)
-    t, calibration = choose_temperature(temperature, cfg, session(proto.SerializeToString(), threads), spec)
+    t, calibration = choose_temperature(temperature, cfg, proto.SerializeToString(), spec, threads)
     spec = ModelSpec(
         pixel_scale=spec.pixel_scale,
         mean=spec.mean,
@@ -155,13 +155,13 @@ def export_checkpoint(
 
 
 def choose_temperature(
-    temperature: str | float, train_config: dict, sess, spec: ModelSpec
+    temperature: str | float, train_config: dict, model_bytes: bytes, spec: ModelSpec, threads: int = 1
 ) -> tuple[float, dict[str, str]]:
     """The softmax temperature to record, and metadata saying where it came from.
 
     ``"auto"``: fitted on the CVL split whose writers the checkpoint never trained on, when it trained on
-    CVL (held-out real writing; train/calibration.py); 1 for an MNIST-only checkpoint. ``"none"``: 1.
-    A number: that temperature.
+    CVL (held-out real writing; export/temperature.py); 1 for an MNIST-only checkpoint (``digitkit
+    calibrate`` fits one afterwards). ``"none"``: 1. A number: that temperature.
     """
     if temperature == "none":
         return 1.0, {}
@@ -171,13 +171,5 @@ def choose_temperature(
     held_out = held_out_split(trained_on) if trained_on else None
     if held_out is None:
         return 1.0, {}
-    cvl = load_cvl(held_out)
-    logits = ort_logits(sess, model_input(cvl.images, spec))
-    t = fit_temperature(logits, cvl.labels)
-    ece = (expected_calibration_error(softmax(logits, x), cvl.labels) for x in (1.0, t))
-    writers = len(set(cvl.writers.tolist()))
-    return round(t, 4), {
-        "temperature_fitted_on": f"CVL {held_out}, {len(cvl.labels)} digits by {writers} writers not trained on",
-        "ece_before": f"{next(ece):.4f}",
-        "ece_after": f"{next(ece):.4f}",
-    }
+    result, extra = fit_on_cvl(model_bytes, spec, held_out, threads)
+    return result.temperature, extra

@@ -75,3 +75,21 @@ def test_shipped_models_carry_a_temperature_fitted_on_held_out_writers():
         props = {p.key: p.value for p in meta}
         assert float(props["digitkit.temperature"]) > 0
         assert "not trained on" in props["digitkit.temperature_fitted_on"]
+
+
+def test_calibrate_fits_and_records_a_temperature_on_held_out_writers(tmp_path, monkeypatch, capsys):
+    from test_cvl import _write_split
+
+    from digitkit.runtime.cli import main
+
+    monkeypatch.setenv("DIGITKIT_CVL_DIR", str(tmp_path))
+    _write_split(tmp_path, "valid", [3, 4, 5, 6], per_writer=10)
+    model = _with_metadata(tmp_path)
+    assert main(["calibrate", str(model), "--no-mobile", "--no-verify"]) == 0
+    out = capsys.readouterr().out
+    props = {p.key: p.value for p in onnx.load(model).metadata_props}
+    assert "temperature" in out and float(props["digitkit.temperature"]) > 0
+    assert props["digitkit.temperature_fitted_on"] == "CVL valid, 40 digits by 4 writers not trained on"
+    trained = _with_metadata(tmp_path, train_config='{"cvl_splits": ["valid"]}')
+    assert main(["calibrate", str(trained), "--no-mobile", "--no-verify"]) == 1
+    assert "trained on CVL valid" in capsys.readouterr().err

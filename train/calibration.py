@@ -82,9 +82,9 @@ def draw_reliability(sets: dict[str, tuple[np.ndarray, np.ndarray]], path: Path,
     for ax, (name, (probs, labels)) in zip(axes[0], sets.items(), strict=True):
         r = reliability(probs, labels)
         centres = (np.arange(BINS) + 0.5) / BINS
-        ax.bar(centres, np.nan_to_num(r["accuracy"]), width=1 / BINS, edgecolor="black", label="accuracy")
+        ax.bar(centres, np.nan_to_num(r["accuracy"]), width=1 / BINS, edgecolor="black", label="accuracy in the bin")
         ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
-        ax.plot(np.array(r["confidence"]), np.array(r["accuracy"]), "o", color="darkorange", label="mean confidence")
+        ax.plot(centres, np.array(r["confidence"]), "o", color="darkorange", label="mean confidence in the bin")
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (top probability)", ylabel="accuracy")
         ece = expected_calibration_error(probs, labels)
         ax.set_title(f"{name}: ECE {ece:.2%} ({len(labels):,} digits)", fontsize=10)
