@@ -1,7 +1,7 @@
-"""Does the CNN's lead hold on handwriting that is not MNIST? Each study model on USPS and Semeion.
+"""Does the CNN's lead hold on handwriting that is not MNIST? Each study model on USPS, Semeion and CVL valid.
 
-Every model the study exported (``WORK/<key>.onnx``) is run on USPS (envelopes)
-and Semeion (~80 Italian writers) from ``../shared/data``, each scan passed
+Every model the study exported (``WORK/<key>.onnx``) is run on USPS (envelopes),
+Semeion (~80 Italian writers) and CVL valid (60 European writers) from ``../shared/data``, each scan passed
 through the runtime's ``to_mnist`` first, as every picture is
 (``train/handwriting.py``): the same 28×28 inputs for the SVM, the MLPs and the
 CNN. Evaluation only; without ``../shared`` the study simply has no such
