@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in STAGES:
         importlib.import_module(module_name).register(sub)
-    parser.set_defaults(subcommands=sub.choices)
+    parser.subcommands = sub.choices  # type: ignore[attr-defined]  # for _parse's usage errors
     return parser
 
 
@@ -87,7 +87,7 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespa
     not the top-level parser's."""
     args, unknown = parser.parse_known_args(argv)
     if unknown:
-        owner = getattr(args, "subcommands", {}).get(getattr(args, "command", None), parser)
+        owner = getattr(parser, "subcommands", {}).get(getattr(args, "command", None), parser)
         owner.error(f"unrecognized arguments: {' '.join(unknown)}")
     return args
 

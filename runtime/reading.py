@@ -12,10 +12,14 @@ from typing import Any
 
 import numpy as np
 
-from digitkit.runtime.recognizer import PAGE_VOUCHES, Recognizer
+from digitkit.runtime.recognizer import PAGE_GUARD_SURE, PAGE_VOUCHES, Recognizer
 from digitkit.runtime.vision import find_rows
 
 UNSURE = "?"
+# a row is a word when this share of its marks look like no digit at all to the guard. A third took the digits of
+# numbers with a letter in the margin on their line (tests/test_app_webcam.py, 15 % of them); at a half, a word most
+# of whose letters look like digits (DOG: O and G) still reads as digits
+WORD_SHARE, WORD_UNLIKE_SHARE = 0.5, 2 / 3
 
 
 @dataclass
@@ -41,16 +45,21 @@ class NumberReading:
 
 
 def _word_rows(found: list, predictions: list) -> set[int]:
-    """Rows that are words, not numbers: at least half of their marks (two or more) look like no digit to the
-    guard (P(digit) under PAGE_VOUCHES). The letters among them that do look like digits (an O, an S, an l)
-    are not read: HELLO is no "0", SUN no "5"."""
+    """Rows that are words, not numbers (two marks or more): half of their marks look like no digit at all to the
+    guard (P(digit) under PAGE_GUARD_SURE, where letters score), or two thirds look unlike a digit (under
+    PAGE_VOUCHES; filmed or odd digits score there one at a time, not most of a row). The letters among them that
+    do look like digits (an O, an S, an l) are not read: HELLO is no "0", SUN no "5"."""
     marks: dict[int, list[float]] = {}
     for d, p in zip(found, predictions, strict=True):
         marks.setdefault(d.row, []).append(p.digit_likeness)
     return {
         row
         for row, likeness in marks.items()
-        if len(likeness) >= 2 and 2 * sum(v < PAGE_VOUCHES for v in likeness) >= len(likeness)
+        if len(likeness) >= 2
+        and (
+            sum(v < PAGE_GUARD_SURE for v in likeness) >= WORD_SHARE * len(likeness)
+            or sum(v < PAGE_VOUCHES for v in likeness) >= WORD_UNLIKE_SHARE * len(likeness)
+        )
     }
 
 
@@ -63,7 +72,7 @@ def read_number(picture: Any, recognizer: Recognizer | None = None, *, orient: b
     recognizer = recognizer or Recognizer()
     judge = (lambda batch: [p.confidence for p in recognizer.predict_mnist(list(batch))]) if orient else None
     page = find_rows(picture, recognizer.classify_mnist, judge=judge, veto=recognizer.page_veto)
-    predictions = recognizer.predict_mnist([d.mnist for d in page.digits])
+    predictions = recognizer.predict_mnist([d.mnist for d in page.digits], rows=[d.row for d in page.digits])
     words = _word_rows(page.digits, predictions)
     digits = [
         DigitReading(d.box, p.digit, p.confidence, p.probabilities, d.row, d.mnist)

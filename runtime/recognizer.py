@@ -206,28 +206,34 @@ class Recognizer:
                 prediction.digit, prediction.status = None, "not sure"
         return predictions
 
-    def predict_mnist(self, digits: list[np.ndarray | None], *, on_page: bool = True) -> list[Prediction]:
+    def predict_mnist(
+        self, digits: list[np.ndarray | None], *, on_page: bool = True, rows: list[int] | None = None
+    ) -> list[Prediction]:
         """Already-preprocessed 28×28 digits (None for "no digit") -> Predictions.
 
         ``on_page``: the crops come from ``vision.find_rows`` (a page,
         a camera frame), which already dropped marks not shaped or sized like
         the row's digits; the guard then only vetoes (PAGE_GUARD_SURE). False
         for pictures that are each meant to hold one digit: confidence is the
-        top probability × the guard's P(digit).
+        top probability × the guard's P(digit). ``rows``: each digit's row on the page; a crop is then vouched
+        for by the crops of its own row only (a letter alone in the margin by none).
         """
         found = [d for d in digits if d is not None]
         batch = np.stack(found) if found else np.empty((0, 28, 28), np.float32)
         probs = self.classify_mnist(batch)
         digit_like = self.digit_likeness(batch)
-        # the page vouches for a crop when another crop on it is surely a digit; a lone mark, or marks none of
-        # which is (a word, a letter broken in pieces), are judged each on its own, as ``predict`` judges
-        sure = int(np.count_nonzero(digit_like >= PAGE_VOUCHES))
+        # the page (or the row) vouches for a crop when another crop on it is surely a digit; a lone mark, or marks
+        # none of which is (a word, a letter broken in pieces), are judged each on its own, as ``predict`` judges
+        groups = [0] * len(found) if rows is None else [r for r, d in zip(rows, digits, strict=True) if d is not None]
+        sure: dict[int, int] = {}
+        for group, likeness in zip(groups, digit_like, strict=True):
+            sure[group] = sure.get(group, 0) + int(likeness >= PAGE_VOUCHES)
         out, k = [], 0
         for d in digits:
             if d is None:
                 out.append(Prediction(None, 0.0, np.zeros(10, np.float32), None, "no digit", 0.0))
                 continue
-            vouched = on_page and sure - int(digit_like[k] >= PAGE_VOUCHES) >= 1
+            vouched = on_page and sure[groups[k]] - int(digit_like[k] >= PAGE_VOUCHES) >= 1
             out.append(self._decide(probs[k], float(digit_like[k]), d, vouched))
             k += 1
         return out

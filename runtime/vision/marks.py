@@ -44,10 +44,13 @@ def find_marks(
     for index, row in enumerate(rows):
         for i in row:
             others = [boxes[k] for k in row if k != i]
-            text = _meaning(boxes[i], others, ink[i]) if len(others) >= 1 else ""
+            if not others:
+                continue
+            text = _meaning(boxes[i], others, ink[i])
             if text:
                 marks.append(Mark(boxes[i], index, text))
-                taken.add(i)
+            if text or _is_bar(boxes[i], median(b[3] for b in others)):
+                taken.add(i)  # a bar is no digit of its row wherever it lies (a stroke of an underline, a dash)
     for box, amount in small:
         for index, row in enumerate(row_boxes):
             text = _meaning(box, row, amount)
@@ -72,8 +75,14 @@ def _meaning(box: Box, row: list[Box], ink: float) -> str:
     if is_dot and before and abs(y + h - base) <= NEAR_BASELINE * height:
         return "."
     middle = y + h / 2
-    is_bar = w >= BAR_LENGTH * height and h <= BAR_THIN * w and h <= BAR_LOW * height
+    is_bar = _is_bar(box, height)
     near = min(b[0] for b in after) - (x + w) <= BAR_NEXT_TO * height
     if is_bar and near and top + 0.3 * height <= middle <= top + 0.75 * height:
         return "-"
     return ""
+
+
+def _is_bar(box: Box, height: float) -> bool:
+    """A level bar beside digits ``height`` tall: long, thin, and low beside them."""
+    _, _, w, h = box
+    return w >= BAR_LENGTH * height and h <= BAR_THIN * w and h <= BAR_LOW * height
