@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
+from printed import FONTS, printed
 
 from digitkit.runtime import Recognizer
-
-FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_TRIPLEX)
 
 
 @pytest.fixture(scope="module")
@@ -16,19 +14,13 @@ def recognizer() -> Recognizer:
     return Recognizer(precision="int8", threads=1)
 
 
-def _printed(text: str, font: int) -> np.ndarray:
-    picture = np.full((120, 60 + 60 * len(text)), 255, np.uint8)
-    cv2.putText(picture, text, (25, 95), font, 2.6, 0, 6, cv2.LINE_AA)
-    return picture
-
-
 @pytest.mark.parametrize("font", FONTS)
 def test_two_printed_digits_are_not_one_answer(recognizer, font):
     for text in ("47", "10", "71", "38", "2 5"):
-        prediction = recognizer.predict(_printed(text, font))
+        prediction = recognizer.predict(printed(text, font, height=120, scale=2.6, pen=6))
         assert prediction.status == "not sure" and prediction.digit is None, text
         assert prediction.digits_beside == 1, text
-    single = recognizer.predict(_printed("7", font))
+    single = recognizer.predict(printed("7", font, height=120, scale=2.6, pen=6))
     assert single.status == "ok" and single.digit == 7 and single.digits_beside == 0
 
 

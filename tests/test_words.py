@@ -6,10 +6,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from printed import FONTS, printed
 
 from digitkit.runtime import Recognizer, read_number
 
-FONTS = (cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX, cv2.FONT_HERSHEY_COMPLEX)
 # at least half of each word's letters look like no digit; a word most of whose letters look like digits (ZOO,
 # SOIL, DOG, QUEST: an O is a 0, a G a 6) reads upright as the digits it looks like, as it would to a person asked for
 # digits (docs/errors.md)
@@ -21,22 +21,16 @@ def recognizer() -> Recognizer:
     return Recognizer(threads=1)
 
 
-def _printed(text: str, font: int) -> np.ndarray:
-    picture = np.full((140, 60 + 60 * len(text)), 255, np.uint8)
-    cv2.putText(picture, text, (25, 100), font, 2.4, 0, 5, cv2.LINE_AA)
-    return picture
-
-
 @pytest.mark.parametrize("font", FONTS)
 def test_printed_words_read_no_digit_upright_or_turned(recognizer, font):
     for word in WORDS:
         for orient in (True, False):
-            text = read_number(_printed(word, font), recognizer, orient=orient).text
+            text = read_number(printed(word, font), recognizer, orient=orient).text
             assert not any(c.isdigit() for c in text), (word, orient, text)
 
 
 def test_a_number_beside_a_word_is_still_read(recognizer):
-    word, number = _printed("HOUSE", cv2.FONT_HERSHEY_SIMPLEX), _printed("2026", cv2.FONT_HERSHEY_SIMPLEX)
+    word, number = printed("HOUSE", cv2.FONT_HERSHEY_SIMPLEX), printed("2026", cv2.FONT_HERSHEY_SIMPLEX)
     number = np.pad(number, ((0, 0), (0, word.shape[1] - number.shape[1])), constant_values=255)
     picture = np.vstack([word, number])
     assert read_number(picture, recognizer).text == "2026"
