@@ -274,7 +274,7 @@ class Recognizer:
         """(N, 28, 28) float32 in [0, 1], white on black -> (N, 10) probabilities. The model only."""
         scores = self.scores(batch)[:, self._digit_columns]  # column d holds digit d, whatever order the file uses
         if self.spec.output == "logits":
-            return _softmax(scores / self.spec.temperature if self.spec.temperature != 1.0 else scores)
+            return _softmax(scores, self.spec.temperature)
         sums = scores.sum(axis=1)
         if len(scores) and (scores.min() < -1e-4 or scores.max() > 1 + 1e-4 or np.abs(sums - 1).max() > 1e-3):
             raise ModelError(
@@ -402,8 +402,10 @@ def _page_veto(digit_like: float | np.ndarray) -> np.ndarray:
     return np.minimum(1.0, np.divide(digit_like, PAGE_GUARD_SURE))
 
 
-def _softmax(scores: np.ndarray) -> np.ndarray:
+def _softmax(scores: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     shifted = scores - scores.max(axis=1, keepdims=True)
+    if temperature != 1.0:
+        shifted *= np.float32(1.0 / temperature)  # in place: the temperature costs no array of its own
     exp = np.exp(shifted)
     return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
 

@@ -4,9 +4,10 @@ A digit classifier's softmax is confident on things that are not digits (an
 "H" is a sure 4, a "T" a sure 7), so a confidence threshold alone cannot
 refuse letters. The guard is a second, very small network trained for that
 one question: MNIST training digits, some rescanned at 16×16, some drawn as
-photos of paper (``pictures.photographed``), Hershey-font digits and the writing styles
+photos of paper (``pictures.photographed``), Hershey-font digits, the writing styles
 of ``train/styles.py`` (a flagged 1, a crossed 7, an open 4, a round or slashed
-0) are the positives; generated non-digits with letters in four of the eight
+0) and the real European writers of CVL train (``cvl.py``) are the positives;
+generated non-digits (closed figures among them) with letters in four of the eight
 Hershey fonts (``nondigits.CALIBRATION_FONTS``) the negatives. Real
 handwriting from elsewhere must not look foreign to it: with MNIST alone as
 the positives it answered "not sure" for a round 0 and a flat-topped 5 photographed
@@ -16,8 +17,9 @@ multiplies that into the prediction's confidence.
 
     python -m digitkit.train.guard                 # writes runtime/models/digitkit-guard.onnx
 
-The defaults are what produced the shipped file (seed 1234, one thread;
-37 minutes on two heavily shared cores, 19 of them making the pictures). Needs the train extra (torch, onnx).
+The defaults are what produced the shipped file (seed 1234, one thread; about
+8 minutes on an AMD EPYC core beside other work, 3 of them making the pictures;
+CVL train must be there). Needs the train extra (torch, onnx).
 The evaluation (benchmarks/robustness.py) uses other seeds and all eight fonts; the
 threshold is chosen on train[50000:], which the guard never saw.
 """
