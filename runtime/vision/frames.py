@@ -42,8 +42,10 @@ def without_frames(binarised: Binarised, pieces: Pieces) -> tuple[Binarised, Pie
         found = _field_lines(pieces, int(k))
         if found is not None:
             lines = found if lines is None else lines | found
-    ticks = [] if binarised.printed is None else _loose_ticks(pieces, binarised.printed)
-    ticks += _barcode(pieces)
+    ticks: list[int] = []
+    if pieces.count > MIN_TICKS:  # fewer pieces hold neither a field's loose ticks nor a barcode (one digit: none)
+        ticks = [] if binarised.printed is None else _loose_ticks(pieces, binarised.printed)
+        ticks += _barcode(pieces)
     if ticks:
         loose = np.isin(pieces.labels, ticks).view(np.uint8)
         lines = loose if lines is None else lines | loose
