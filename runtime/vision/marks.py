@@ -1,7 +1,7 @@
 """Marks that belong to a number without being digits: a decimal point, a minus sign or a dash.
 
 The pieces too small or too flat for a digit (``clean.odd_sizes``) are dropped as specks; a reader of a
-meter or a price needs two of them back, or ``31.415`` reads ten thousand times too large. A mark must
+meter or a price needs two of them back, or ``31.415`` reads a thousand times too large. A mark must
 look like one, filled, not faint, and stand where it means something in its row of digits:
 
     .   a round dot at most ``DOT_SIZE`` of the row's height, on its baseline, between two digits
@@ -37,8 +37,8 @@ def find_marks(
 ) -> tuple[list[Mark], set[int]]:
     """Marks among the candidate digits (``rows`` of indices into ``boxes`` and ``ink``, each left to right) and
     the ``small`` pieces (box, ink) too small or flat for a digit. Returns the marks and the candidate digits
-    that are marks (a bold dot or a dash passes for a digit's size; no digit is that flat or that small beside
-    its row)."""
+    that are no digits: the marks (a bold dot or a dash passes for a digit's size) and every level bar (no digit
+    is that flat beside its row, wherever it lies)."""
     marks, taken = [], set()
     row_boxes = [[boxes[i] for i in row] for row in rows]
     for index, row in enumerate(rows):
@@ -50,7 +50,7 @@ def find_marks(
             if text:
                 marks.append(Mark(boxes[i], index, text))
             if text or _is_bar(boxes[i], median(b[3] for b in others)):
-                taken.add(i)  # a bar is no digit of its row wherever it lies (a stroke of an underline, a dash)
+                taken.add(i)
     for box, amount in small:
         for index, row in enumerate(row_boxes):
             text = _meaning(box, row, amount)
