@@ -49,7 +49,7 @@ DEFAULT_MIN_CONFIDENCE = 0.3
 # tests/test_app_webcam.py. A picture on its own (predict, predict_batch) keeps the full product.
 PAGE_GUARD_SURE = 0.05
 # ... provided the page has another crop at least this digit-like (the guard's P(digit)): a picture of letters has
-# none (letters of nondigits.letter: 88 % read as digits with the veto alone, 12 % with this rule; commit 62312c0).
+# none (letters of nondigits.letter: 88 % read as digits with the veto alone, 12 % with this rule).
 PAGE_VOUCHES = 0.5
 
 PROVIDER_NAMES = {
@@ -515,7 +515,7 @@ def _check_shapes(session, spec: ModelSpec, path: Path) -> tuple[str, str, bool]
 # On the CUDA provider every call holds CUDA_BLOCK digits (blanks pad it; longer batches go in blocks of it):
 # onnxruntime's CUDA convolution keeps its cuDNN algorithm for the last input shape only, and searches again
 # (exhaustively, by default) whenever the batch size changes. A 40-digit page's calls (3, 5, 7 and 40 digits)
-# took 1.3 s against 59 ms on one CPU thread (NVIDIA H200, onnxruntime-gpu 1.31.1, session 6).
+# took 1.3 s against 59 ms on one CPU thread (NVIDIA H200, onnxruntime-gpu 1.31.1).
 CUDA_BLOCK = 64
 
 

@@ -273,7 +273,7 @@ def non_digits(per_kind: int, seed: int, *, fonts: tuple[str, ...] = EVALUATION_
 # --- what a camera sees around the writing -------------------------------------------------------------------
 # Photos add clutter of their own: the edge of a table beside the sheet, a soft shadow, a blank sheet lying on a
 # table. The picture pipeline drops most of it (runtime/vision/clean.py); what it lets through must be refused.
-# An evaluation set only: a guard trained with it as negatives read real single digits worse (commit 6464007).
+# An evaluation set only: a guard trained with it as negatives read real single digits worse.
 def table_edge(rng: np.random.Generator, size: int) -> np.ndarray:
     """Paper with a dark strip of table along one side (a sheet photographed off-centre)."""
     picture = np.full((size, size), int(rng.integers(170, 250)), np.uint8)
