@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from printed import digit_video
 
 from digitkit.runtime.cli import main
 from digitkit.runtime.errors import (
@@ -294,12 +295,7 @@ def test_an_interrupted_step_leaves_the_previous_outputs_as_they_were(tmp_path):
 def cut_video(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("video")
     whole = folder / "clip.avi"
-    writer = cv2.VideoWriter(str(whole), cv2.VideoWriter_fourcc(*"MJPG"), 10, (160, 120))
-    for i in range(40):
-        frame = np.full((120, 160, 3), 255, np.uint8)
-        cv2.putText(frame, str(i % 10), (50, 90), cv2.FONT_HERSHEY_SIMPLEX, 2.5, (0, 0, 0), 5)
-        writer.write(frame)
-    writer.release()
+    digit_video(whole, "MJPG", 40)
     cut = folder / "cut.avi"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     return cut

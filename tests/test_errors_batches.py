@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from printed import digit_video
 
 from digitkit.runtime.cli import main
 from digitkit.runtime.errors import EXIT_FAILURE, EXIT_INTERNAL, EXIT_USAGE
@@ -237,12 +238,7 @@ def test_a_blank_picture_is_no_digit_with_no_digit_likeness(capsys, tmp_path):
 
 def test_a_half_mp4_is_called_damaged_not_foreign(capsys, tmp_path):
     clip = tmp_path / "clip.mp4"
-    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter_fourcc(*"mp4v"), 10, (160, 120))
-    for i in range(20):
-        frame = np.full((120, 160, 3), 255, np.uint8)
-        cv2.putText(frame, str(i % 10), (50, 100), cv2.FONT_HERSHEY_SIMPLEX, 3, (0, 0, 0), 6)
-        writer.write(frame)
-    writer.release()
+    digit_video(clip, "mp4v", 20)
     half = tmp_path / "half.mp4"
     half.write_bytes(clip.read_bytes()[: clip.stat().st_size // 2])
     code, _, err = cli(capsys, "app", "--source", str(half), "--headless")
