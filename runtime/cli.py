@@ -173,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE
-    debug = args.debug or os.environ.get("DIGITKIT_DEBUG", "") not in ("", "0")
+    debug = args.debug = args.debug or os.environ.get("DIGITKIT_DEBUG", "") not in ("", "0")  # handlers read it
     if sys.stderr is None:  # started with stderr closed (2>&-): an error line must not land in the output
         sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the rest of the process
     name = f"digitkit {args.command}"

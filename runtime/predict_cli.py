@@ -177,16 +177,17 @@ def _predict(args: argparse.Namespace) -> int:
         }
 
     results, status = _each_picture(
-        args.images, answer, lambda entry: print(_describe(entry, args.top)), "predict", args.json, _debug(args)
+        args.images,
+        answer,
+        lambda entry: print(_describe(entry, args.top)),
+        "predict",
+        args.json,
+        bool(getattr(args, "debug", False)),
     )
     if args.json:
         document = {"model": recognizer.model_path.name, "provider": recognizer.provider, "results": results}
         print(json.dumps(document, allow_nan=False))
     return status
-
-
-def _debug(args: argparse.Namespace) -> bool:
-    return bool(getattr(args, "debug", False)) or os.environ.get("DIGITKIT_DEBUG", "") not in ("", "0")
 
 
 def _percent(fraction_: float) -> str:
@@ -250,7 +251,7 @@ def _read(args: argparse.Namespace) -> int:
         else:
             print(f"{shown(entry['file'])}: {entry['text']}" if len(args.images) > 1 else entry["text"])
 
-    results, status = _each_picture(args.images, answer, show, "read", args.json, _debug(args))
+    results, status = _each_picture(args.images, answer, show, "read", args.json, bool(getattr(args, "debug", False)))
     if args.json:
         document = results[0] if len(results) == 1 else {"results": results}
         print(json.dumps(document, allow_nan=False))

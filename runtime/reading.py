@@ -16,8 +16,9 @@ from digitkit.runtime.recognizer import PAGE_GUARD_SURE, PAGE_VOUCHES, Recognize
 from digitkit.runtime.vision import find_rows
 
 UNSURE = "?"
-# a row is a word when this share of its marks look like no digit at all to the guard. A third took the digits of
-# numbers with a letter in the margin on their line (tests/test_app_webcam.py, 15 % of them); at a half, a word most
+# a row is a word when this share of its marks look like no digit at all to the guard (under PAGE_GUARD_SURE), or
+# the second share unlike one (under PAGE_VOUCHES). A third at the first took the digits of numbers with a letter in
+# the margin on their line (tests/test_app_webcam.py, 15 % of them); half at the second, filmed digits; a word most
 # of whose letters look like digits (DOG: O and G) still reads as digits
 WORD_SHARE, WORD_UNLIKE_SHARE = 0.5, 2 / 3
 

@@ -170,7 +170,8 @@ class Recognizer:
         self.min_confidence = float(min_confidence)
         self._session, self.provider, self.provider_reason = _open_session(self.model_path, provider, threads)
         self.spec = _read_spec(self._session, self.model_path)
-        self._digit_columns = self.spec.digit_columns()
+        columns = self.spec.digit_columns()
+        self._digit_columns = None if columns == list(range(10)) else columns  # None: already in digit order
         self._input, self._output, self._batch_one = _check_shapes(self._session, self.spec, self.model_path)
         # pixels p in [0, 1] -> (p · pixel_scale − mean) / std, with 1 − p first for black-on-white models
         scale = self.spec.pixel_scale / self.spec.std
@@ -272,7 +273,9 @@ class Recognizer:
     # --- the model only -----------------------------------------------------------------------
     def classify_mnist(self, batch: np.ndarray) -> np.ndarray:
         """(N, 28, 28) float32 in [0, 1], white on black -> (N, 10) probabilities. The model only."""
-        scores = self.scores(batch)[:, self._digit_columns]  # column d holds digit d, whatever order the file uses
+        scores = self.scores(batch)
+        if self._digit_columns is not None:  # column d holds digit d, whatever order the file uses
+            scores = scores[:, self._digit_columns]
         if self.spec.output == "logits":
             return _softmax(scores, self.spec.temperature)
         sums = scores.sum(axis=1)

@@ -42,9 +42,9 @@ ONE_DIGIT_SIDE = 0.02
 # a picture narrower than this on either side holds no legible digit (MNIST's own strokes are 2-3 px wide, its
 # smallest digits about 10 px tall): a line, a strip or a pixel, answered "no digit" without further work
 MIN_PICTURE_SIDE = 8
-# a picture meant to hold one digit holds more when writing this tall (share of the digit's height) stands on its
-# line this far apart from it (share of its height): two digits written side by side, not a digit's own loose stroke
-# and holds this share of its ink (MNIST test: 4 digits of 10,000 have a faint broken stroke beside them, under it)
+# a picture meant to hold one digit holds more when writing this tall (share of the digit's height), with this share
+# of its ink, stands on its line this far apart from it (share of its height): two digits side by side, not a
+# digit's own loose stroke (MNIST test: 3 of 10,000 digits have a broken stroke beside them this large)
 BESIDE_HEIGHT, BESIDE_GAP, BESIDE_INK = 0.6, 0.05, 0.25
 
 Judge = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) -> (N,) confidence that each is the digit it reads as
@@ -129,9 +129,7 @@ def _read(
         binarised, pieces = without_underlines(*without_frames(binarised, find_pieces(binarised)))
     groups, group_boxes, ink, levels = _candidates(binarised, pieces)
     odd = odd_sizes(group_boxes, ink, levels, one_digit)
-    # too small or flat for a digit, but this page's ink: a decimal point or a minus sign, perhaps (marks.py)
-    level = FAINT * weighted_median(levels, ink) if levels else 0.0
-    small = [(b, a) for b, a, lv, o in zip(group_boxes, ink, levels, odd, strict=True) if o and lv >= level]
+    small = [] if one_digit else _not_faint(group_boxes, ink, levels, odd)  # a decimal point, a minus sign?
     groups = [g for g, o in zip(groups, odd, strict=True) if not o]
     group_boxes = [b for b, o in zip(group_boxes, odd, strict=True) if not o]
     ink = [a for a, o in zip(ink, odd, strict=True) if not o]
@@ -154,7 +152,7 @@ def _read(
     marks: list[Mark] = []
     if not one_digit:
         marks, taken = find_marks(order, group_boxes, ink, small)
-        order = [[i for i in row if i not in taken] for row in order]
+        order = [kept for kept in ([i for i in row if i not in taken] for row in order) if kept]
     out: list[list[Digit]] = []
     out_row: dict[int, int] = {}  # a row of ``order`` -> its index in ``out`` (a row may yield no digit)
     for index, row in enumerate(order):
@@ -195,6 +193,12 @@ def _binarised(grey: np.ndarray, one_digit: bool) -> Binarised:
     ):
         return without_printed_lines(binarise(grey, binarised.dark_ink, noise=binarised.noise))
     return binarised
+
+
+def _not_faint(boxes: list[Box], ink: list[float], levels: list[float], odd: list[bool]) -> list[tuple[Box, float]]:
+    """The candidates too small or flat for a digit that are this picture's ink, not a faint speck: (box, ink)."""
+    level = FAINT * weighted_median(levels, ink) if levels else 0.0
+    return [(b, a) for b, a, lv, o in zip(boxes, ink, levels, odd, strict=True) if o and lv >= level]
 
 
 def _digits_beside(boxes: list[Box], ink: list[float]) -> int:
