@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from digitkit.runtime.recognizer import PAGE_GUARD_SURE, PAGE_VOUCHES, Recognizer
-from digitkit.runtime.vision import find_rows
+from digitkit.runtime.vision import VisionConfig, find_rows
 
 UNSURE = "?"
 # a row is a word when this share of its marks look like no digit at all to the guard (under PAGE_GUARD_SURE), or
@@ -64,15 +64,18 @@ def _word_rows(found: list, predictions: list) -> set[int]:
     }
 
 
-def read_number(picture: Any, recognizer: Recognizer | None = None, *, orient: bool = True) -> NumberReading:
+def read_number(
+    picture: Any, recognizer: Recognizer | None = None, *, orient: bool = True, config: VisionConfig | None = None
+) -> NumberReading:
     """Find and read every digit of a picture; ``text`` is "" when there is none.
 
     ``orient``: when the upright reading is weak, also try the picture turned by
     90, 180 and 270 degrees and keep the most confident (``NumberReading.turned``).
+    ``config``: the picture pipeline's tuning numbers (``VisionConfig``).
     """
     recognizer = recognizer or Recognizer()
     judge = (lambda batch: [p.confidence for p in recognizer.predict_mnist(list(batch))]) if orient else None
-    page = find_rows(picture, recognizer.classify_mnist, judge=judge, veto=recognizer.page_veto)
+    page = find_rows(picture, recognizer.classify_mnist, judge=judge, veto=recognizer.page_veto, config=config)
     predictions = recognizer.predict_mnist([d.mnist for d in page.digits], rows=[d.row for d in page.digits])
     words = _word_rows(page.digits, predictions)
     digits = [

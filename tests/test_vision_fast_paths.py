@@ -12,8 +12,6 @@ from hypothesis import strategies as st
 
 from digitkit.runtime.vision import to_mnist
 from digitkit.runtime.vision.binarise import (
-    DIGIT_WORK_SIDE,
-    FLAT_SHARE,
     _paper_level,
     binarise,
     flat_paper,
@@ -21,6 +19,7 @@ from digitkit.runtime.vision.binarise import (
 )
 from digitkit.runtime.vision.clean import _clear_of_the_border, _hugging_the_border, _on_bands, _table_around
 from digitkit.runtime.vision.components import find_pieces, label
+from digitkit.runtime.vision.config import DEFAULT
 from digitkit.runtime.vision.lines import _runs
 from digitkit.runtime.vision.order import percentile
 from digitkit.runtime.vision.pipeline import _binarised
@@ -77,7 +76,7 @@ def test_paper_level_is_the_histograms_most_common_level(height, width, share, s
         picture = np.where(np.arange(height * width).reshape(height, width) % 2 == 0, 17, 200).astype(np.uint8)
     counts = np.bincount(picture.ravel(), minlength=256)
     level = int(np.argmax(counts))
-    expected = None if counts[level] < FLAT_SHARE * picture.size else level
+    expected = None if counts[level] < DEFAULT.flat_share * picture.size else level
     assert _paper_level(picture) == expected
 
 
@@ -157,11 +156,11 @@ def test_a_canvas_is_judged_flat_on_a_half_size_copy_as_at_full_size():
 
 def test_a_large_digit_on_a_canvas_is_found_at_half_size_and_reads_as_at_full_size():
     """A digit filling the app's 280×280 canvas is found on a half-size copy; its 28×28 is the one the full-size
-    pipeline makes of the same drawing (a digit just under DIGIT_WORK_SIDE × 2 is found at full size)."""
-    large = _canvas(280, 2 * DIGIT_WORK_SIDE + 20)
+    pipeline makes of the same drawing (a digit just under digit_work_side × 2 is found at full size)."""
+    large = _canvas(280, 2 * DEFAULT.digit_work_side + 20)
     coarse, full = binarise(large, one_digit=True), binarise(large)
     assert coarse.coarse and coarse.scale == 0.5 and not full.coarse
-    small = _canvas(280, 2 * DIGIT_WORK_SIDE - 40)
+    small = _canvas(280, 2 * DEFAULT.digit_work_side - 40)
     assert not binarise(small, one_digit=True).coarse
     # the same drawing at a size the full-size path reads: the two 28×28s agree to a grey level or so
     found, reference = to_mnist(large), to_mnist(cv2.resize(large, (140, 140), interpolation=cv2.INTER_AREA))
@@ -171,16 +170,16 @@ def test_a_large_digit_on_a_canvas_is_found_at_half_size_and_reads_as_at_full_si
 
 def test_printed_lines_send_a_large_digit_back_to_full_size():
     """Squared paper's thin lines fade at half size: a picture with printed lines is read at full size."""
-    picture = _canvas(280, 2 * DIGIT_WORK_SIDE + 20)
+    picture = _canvas(280, 2 * DEFAULT.digit_work_side + 20)
     grid = np.full_like(picture, 255)
     grid[::20, :] = 190
     grid[:, ::20] = 190
     picture = np.minimum(picture, grid)
     assert binarise(picture, one_digit=True).coarse  # the grid is thin: the paper is still flat
     assert not _binarised(picture, one_digit=True).coarse
-    assert _binarised(_canvas(280, 2 * DIGIT_WORK_SIDE + 20), one_digit=True).coarse
+    assert _binarised(_canvas(280, 2 * DEFAULT.digit_work_side + 20), one_digit=True).coarse
     digit = to_mnist(picture)
-    plain = to_mnist(_canvas(280, 2 * DIGIT_WORK_SIDE + 20))
+    plain = to_mnist(_canvas(280, 2 * DEFAULT.digit_work_side + 20))
     assert digit is not None and float(np.abs(digit - plain).mean()) < 0.03
 
 

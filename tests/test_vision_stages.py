@@ -74,7 +74,7 @@ def test_paper_with_a_table_a_shadow_or_grain_is_not_flat():
 
 
 def test_a_bold_marker_is_strokes_and_a_sheet_inside_the_picture_is_a_region(mnist_test_u8):
-    """Clear of the border, dark strokes up to a third of their box wide are a bold marker's (binarise.BOLD_STROKE);
+    """Clear of the border, dark strokes up to a third of their box wide are a bold marker's (VisionConfig.bold_stroke);
     a light sheet lying inside a dark flat table is no stroke, even where the digit on it leaves only a band."""
     bold = _paper(280, 280, 255)
     cv2.circle(bold, (140, 140), 80, 0, 44)  # a 0 whose stroke is 16 % of the canvas (over STROKE_MAX_SHARE)

@@ -16,7 +16,19 @@
 picture is a page with one digit.
 """
 
+from digitkit.runtime.vision.config import VisionConfig
 from digitkit.runtime.vision.normalise import BOX, CENTRE, SIZE
 from digitkit.runtime.vision.pipeline import Digit, Page, find_digits, find_rows, read_one_digit, to_mnist
 
-__all__ = ["BOX", "CENTRE", "SIZE", "Digit", "Page", "find_digits", "find_rows", "read_one_digit", "to_mnist"]
+__all__ = [
+    "BOX",
+    "CENTRE",
+    "SIZE",
+    "VisionConfig",
+    "Digit",
+    "Page",
+    "find_digits",
+    "find_rows",
+    "read_one_digit",
+    "to_mnist",
+]

@@ -17,20 +17,8 @@ import cv2
 import numpy as np
 
 from digitkit.runtime.vision.binarise import Binarised
+from digitkit.runtime.vision.config import active_config
 from digitkit.runtime.vision.order import quantiles
-
-PAPER_SPREAD = 2.1  # 80th minus 10th percentile of Gaussian noise, in noise levels
-SURROUND_CLEAR = 0.3  # at or under this as seen, a piece is a stroke without a second look
-COMPACT = 6.0  # a piece no longer than this many times its width is compact (a digit, even a 1)
-KEEPS_LEVEL = 0.5  # ... and believe it when the piece keeps this share of its brightness above the plane
-# A ring's plane that changes by more than this share of the piece's level across the piece is no light falling
-# across it but a step: the band along a light sheet's edge on a dark table (train/nondigits.py "sheet on a table":
-# about 1.0). MNIST "grey paper, uneven light" (a 130-level ramp across a 56-px picture, far steeper than a page's
-# light) has strokes at 0.26 (median): 0.25 lost 2.7 pp of its first 3,000 digits, 0.5 none that mattered
-# (98.5 % vs 98.6 %); the development photos read the same at either.
-STEP = 0.5
-FEW_PIECES = 4  # label(): up to this many pieces, their statistics one by one (~4 µs each on 140×140) beat OpenCV's
-HALO = 1.5  # picture pixels: a stroke's anti-aliased rim (MNIST's is one to two pixels)
 
 
 @dataclass(frozen=True)
@@ -70,6 +58,7 @@ def label(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     the statistics, AMD EPYC), and both in proportion to the picture's size: the ink's box is labelled alone, and
     the statistics of a few pieces are taken one piece at a time (a drawing's mask: 44 -> 28 µs; its lines, 36 -> 17).
     """
+    cfg = active_config()
     height, width = mask.shape
     # 16-bit labels when they cannot run out (8-connected pieces: at most one per 2×2 block); OpenCV 5.0 gathers
     # the statistics of 32-bit labels about 3× slower (280×280 drawing: 0.46 ms vs 0.16 ms, AMD EPYC)
@@ -82,7 +71,7 @@ def label(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
         return count, labels, stats
     box = mask[y0 : y + h, x0 : x + w]
     count, part = cv2.connectedComponents(box, connectivity=8, ltype=ltype)
-    if count - 1 <= FEW_PIECES:
+    if count - 1 <= cfg.few_pieces:
         stats = np.empty((count, 5), np.int32)
         for k in range(1, count):
             own = (part == k).view(np.uint8)
@@ -116,12 +105,13 @@ def stand_out(binarised: Binarised, pieces: Pieces, index: int) -> StandOut:
     brightest fifth is what counts for ``surround``: a table or a shadow beyond
     one side of the piece is enough.
     """
+    cfg = active_config()
     x, y, w, h = (int(v) for v in pieces.boxes[index])
     if binarised.flat:  # every pixel beside a piece is the paper, exactly: nothing around it stands out
         box = pieces.labels[y : y + h, x : x + w] == index
         return StandOut(0.0, quantiles(binarised.ink[y : y + h, x : x + w][box], (0.9,))[0] - float(binarised.paper))
     gap = max(3, binarised.window // 6)
-    halo = max(gap // 2, round(HALO * binarised.scale))  # an enlarged picture's edges are blurred wider
+    halo = max(gap // 2, round(cfg.halo * binarised.scale))  # an enlarged picture's edges are blurred wider
     gap = max(gap, 2 * halo)
     height, width = pieces.labels.shape
     x0, y0, x1, y1 = max(0, x - gap), max(0, y - gap), min(width, x + w + gap), min(height, y + h + gap)
@@ -135,7 +125,7 @@ def stand_out(binarised: Binarised, pieces: Pieces, index: int) -> StandOut:
         return StandOut(0.0, float(np.percentile(ink[oy, ox], 90)))
     ys, xs = np.nonzero(ring)
     as_seen = _stand_out(ink[ys, xs], ink[oy, ox], binarised.noise)
-    if as_seen.surround <= SURROUND_CLEAR or max(w, h) > COMPACT * min(w, h):
+    if as_seen.surround <= cfg.surround_clear or max(w, h) > cfg.compact * min(w, h):
         return as_seen
     # light falling across a compact piece (a gradient) is no table either: take the ring's plane out and look
     # again; not for a long piece, which may be a table's or a shadow's edge
@@ -143,23 +133,23 @@ def stand_out(binarised: Binarised, pieces: Pieces, index: int) -> StandOut:
     # ... but light changes slowly: a plane that climbs a good part of the piece's level from one side of it to
     # the other fits a step (a light sheet's edge against a dark table, the band along it taken for a stroke)
     across = float(pieces.area[index]) / np.hypot(w, h) + 2 * gap  # the piece's mean thickness and both rings
-    if np.hypot(b, c) * across > STEP * as_seen.level:
+    if np.hypot(b, c) * across > cfg.light_step * as_seen.level:
         return as_seen
     flat = _stand_out(ink[ys, xs] - (a + b * xs + c * ys), ink[oy, ox] - (a + b * ox + c * oy), binarised.noise)
-    # a stroke stays as bright above the plane as above the paper; a soft shadow's band is part of the ramp and
-    # sinks into the plane (pages/parkersmith02_02's shadow edges)
-    if flat.surround < as_seen.surround and flat.level >= KEEPS_LEVEL * as_seen.level:
+    # a stroke stays as bright above the plane as above the paper; a soft shadow's band sinks into it
+    if flat.surround < as_seen.surround and flat.level >= cfg.keeps_level * as_seen.level:
         return flat
     return as_seen
 
 
 def _stand_out(around: np.ndarray, core: np.ndarray, noise: float) -> StandOut:
+    cfg = active_config()
     paper, beyond = quantiles(around, (0.1, 0.8))
     level = quantiles(core, (0.9,))[0] - paper  # the stroke's core
     if level <= 0:
         return StandOut(1.0, 0.0)
     # plain paper's 80th and 10th percentiles lie about 2.1 noise levels apart: that much is no table
-    return StandOut(max(0.0, float(beyond - paper) - PAPER_SPREAD * noise) / level, level)
+    return StandOut(max(0.0, float(beyond - paper) - cfg.paper_spread * noise) / level, level)
 
 
 def _plane(xs: np.ndarray, ys: np.ndarray, values: np.ndarray) -> tuple[float, float, float]:

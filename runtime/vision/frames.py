@@ -17,33 +17,22 @@ import numpy as np
 
 from digitkit.runtime.vision.binarise import Binarised
 from digitkit.runtime.vision.components import Pieces, find_pieces
-
-FIELD_WIDE = 3.0  # a field is at least this many times wider than tall (three boxes and more)
-FIELD_LOW = 12  # working pixels: a field lower than this holds no digit
-RULE_SPAN = 0.8  # a rule's row is ink along this share of the field's width
-TICK_SPAN = 0.4  # a tick's column is ink along this share of the field's height (a comb's ticks: about half)
-MIN_TICKS = 4  # three boxes (or comb teeth) need four ticks
-EVEN = 0.2  # the gaps between ticks differ from their median by at most this share of it
-END = 0.05  # the first and last ticks lie within this share of the field's width of its ends
-# ticks standing alone: as thin as this share of their height (4 px at least), this solid, tops and feet level to
-# this share of their height
-TICK_WIDTH, BAR_FILL, ALIGNED = 0.12, 0.7, 0.1
-BARCODE_BARS, BARCODE_LEVEL, BARCODE_GAP = 8, 0.04, 0.15
-TICK_OF_STEP = 0.15  # a tick of a field is at most this share of the step between ticks wide (a 3 px line: 6 of 71)
+from digitkit.runtime.vision.config import active_config
 
 
 def without_frames(binarised: Binarised, pieces: Pieces) -> tuple[Binarised, Pieces]:
     """The binarised picture and its pieces with the form fields' rules and ticks out of the mask; most
     pictures have none, and keep the pieces they came with."""
+    cfg = active_config()
     boxes = pieces.boxes
-    wide = np.flatnonzero((boxes[:, 2] >= FIELD_WIDE * boxes[:, 3]) & (boxes[:, 3] >= FIELD_LOW))
+    wide = np.flatnonzero((boxes[:, 2] >= cfg.field_wide * boxes[:, 3]) & (boxes[:, 3] >= cfg.field_low))
     lines = None
     for k in wide[wide > 0]:
         found = _field_lines(pieces, int(k))
         if found is not None:
             lines = found if lines is None else lines | found
     ticks: list[int] = []
-    if pieces.count > MIN_TICKS:  # fewer pieces hold neither a field's loose ticks nor a barcode (one digit: none)
+    if pieces.count > cfg.min_ticks:  # fewer pieces hold neither a field's loose ticks nor a barcode (one digit: none)
         ticks = [] if binarised.printed is None else _loose_ticks(pieces, binarised.printed)
         ticks += _barcode(pieces)
     if ticks:
@@ -57,22 +46,23 @@ def without_frames(binarised: Binarised, pieces: Pieces) -> tuple[Binarised, Pie
 
 def _field_lines(pieces: Pieces, k: int) -> np.ndarray | None:
     """0/1 over the picture: the rules and ticks of piece ``k`` when it is a form field, else None."""
+    cfg = active_config()
     x, y, w, h = (int(v) for v in pieces.boxes[k])
     own = pieces.labels[y : y + h, x : x + w] == k
-    rules = own.sum(axis=1) >= RULE_SPAN * w
-    upright = own.sum(axis=0) >= TICK_SPAN * h
+    rules = own.sum(axis=1) >= cfg.rule_span * w
+    upright = own.sum(axis=0) >= cfg.tick_span * h
     if not rules.any() or not upright.any():
         return None
     edges = np.flatnonzero(np.diff(np.concatenate([[0], upright.astype(np.int8), [0]])))
     starts, ends = edges[::2], edges[1::2]
     # a printed tick is thin beside the boxes' width; wider: a digit's stroke touching the field
     step = np.median(np.diff((starts + ends) / 2)) if len(starts) > 1 else w
-    thin = ends - starts <= max(4, TICK_OF_STEP * step)
+    thin = ends - starts <= max(4, cfg.tick_of_step * step)
     starts, ends = starts[thin], ends[thin]
-    if len(starts) < MIN_TICKS or starts[0] > END * w or ends[-1] < (1 - END) * w:
+    if len(starts) < cfg.min_ticks or starts[0] > cfg.end * w or ends[-1] < (1 - cfg.end) * w:
         return None
     gaps = np.diff((starts + ends) / 2)
-    if np.abs(gaps - np.median(gaps)).max() > EVEN * np.median(gaps):
+    if np.abs(gaps - np.median(gaps)).max() > cfg.even * np.median(gaps):
         return None
     lines = np.zeros(pieces.labels.shape, np.uint8)
     ticks = np.zeros(w, bool)
@@ -84,38 +74,42 @@ def _field_lines(pieces: Pieces, k: int) -> np.ndarray | None:
 
 def _loose_ticks(pieces: Pieces, printed: np.ndarray) -> list[int]:
     """Pieces that are the ticks of a field whose rules ``lines.py`` took out (printed fainter than the writing,
-    ``printed``): solid upright bars standing on such a rule, ``MIN_TICKS`` or more of one height on one line,
+    ``printed``): solid upright bars standing on such a rule, ``min_ticks`` or more of one height on one line,
     evenly spaced (a tick that a digit touches is not among them: a step of two). Bars drawn by hand on plain
     paper, a row of 1s, stand on no printed rule."""
+    cfg = active_config()
     x, y, w, h = (pieces.boxes[:, i] for i in range(4))
-    bar = (h >= FIELD_LOW) & (w <= np.maximum(4, TICK_WIDTH * h)) & (pieces.area >= BAR_FILL * w * h)
+    bar = (h >= cfg.field_low) & (w <= np.maximum(4, cfg.tick_width * h)) & (pieces.area >= cfg.bar_fill * w * h)
     # a rule at the feet: printed pixels within 2 rows of the bar's foot, under it
     near = cv2.dilate(printed, np.ones((5, 1), np.uint8))
     feet = np.clip(y + h - 1, 0, printed.shape[0] - 1)
     on_rule = near[feet, np.clip(x + w // 2, 0, printed.shape[1] - 1)] > 0
     bars = [int(k) for k in np.flatnonzero(bar & on_rule) if k > 0]
-    if len(bars) < MIN_TICKS:
+    if len(bars) < cfg.min_ticks:
         return []
     out: list[int] = []
     for k in bars:  # the bars of k's height and line: its field
         same = [
-            j for j in bars if abs(y[j] - y[k]) <= ALIGNED * h[k] and abs(y[j] + h[j] - y[k] - h[k]) <= ALIGNED * h[k]
+            j
+            for j in bars
+            if abs(y[j] - y[k]) <= cfg.aligned * h[k] and abs(y[j] + h[j] - y[k] - h[k]) <= cfg.aligned * h[k]
         ]
-        if len(same) < MIN_TICKS or k in out:
+        if len(same) < cfg.min_ticks or k in out:
             continue
         gaps = np.diff(np.sort([x[j] + w[j] / 2 for j in same]))
         steps = gaps / np.median(gaps)  # a tick that a digit touches is part of the digit's piece: a double step
-        if np.abs(steps - np.round(steps)).max() <= EVEN and np.round(steps).max() <= 2:
+        if np.abs(steps - np.round(steps)).max() <= cfg.even and np.round(steps).max() <= 2:
             out += [j for j in same if j not in out]
     return out
 
 
 def _barcode(pieces: Pieces) -> list[int]:
-    """The bars of a barcode: ``BARCODE_BARS`` or more solid upright bars of one height, tops and feet level to
-    ``BARCODE_LEVEL`` of it, each closer to the next than ``BARCODE_GAP`` of it. Handwritten 1s are neither
+    """The bars of a barcode: ``barcode_bars`` or more solid upright bars of one height, tops and feet level to
+    ``barcode_level`` of it, each closer to the next than ``barcode_gap`` of it. Handwritten 1s are neither
     that even nor that close."""
+    cfg = active_config()
     x, y, w, h = (pieces.boxes[:, i] for i in range(4))
-    bar = (h >= FIELD_LOW) & (w <= 0.25 * h) & (pieces.area >= BAR_FILL * w * h)
+    bar = (h >= cfg.field_low) & (w <= 0.25 * h) & (pieces.area >= cfg.bar_fill * w * h)
     bars = sorted((int(k) for k in np.flatnonzero(bar) if k > 0), key=lambda k: x[k])
     out: list[int] = []
     for k in bars:
@@ -124,10 +118,10 @@ def _barcode(pieces: Pieces) -> list[int]:
         chain = [k]
         for j in bars:
             last = chain[-1]
-            level = BARCODE_LEVEL * h[k]
+            level = cfg.barcode_level * h[k]
             if x[j] > x[last] and abs(y[j] - y[k]) <= level and abs(y[j] + h[j] - y[k] - h[k]) <= level:
-                if x[j] - (x[last] + w[last]) <= BARCODE_GAP * h[k]:
+                if x[j] - (x[last] + w[last]) <= cfg.barcode_gap * h[k]:
                     chain.append(j)
-        if len(chain) >= BARCODE_BARS:
+        if len(chain) >= cfg.barcode_bars:
             out += chain
     return out

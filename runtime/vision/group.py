@@ -15,29 +15,9 @@ from itertools import accumulate
 
 import numpy as np
 
-Box = tuple[int, int, int, int]  # x, y, w, h
+from digitkit.runtime.vision.config import active_config
 
-# Pieces of one digit: they share at least this share of the narrower one's columns (a 5's flag reaching past
-# its body to the right shares 58 % with it, MNIST test's first 5; 0.5 and 0.6 read the development photos alike) ...
-SHARED_COLUMNS = 0.5
-# ... are at most this share of the typical height apart vertically, ...
-PIECE_GAP = 0.3
-# ... and together are at most this many typical heights tall.
-DIGIT_HEIGHT = 1.35
-# ... unless one is a level line (this many times wider than high) this many times wider than the other: an
-# underline under a number of two digits or more.
-LINE_FLAT = 4.0
-LINE_PAST = 1.6
-# A digit joins a row when its middle lies within this share of the row's digit height of where the row
-# points, and the row's slope (dy/dx) is taken as at most ROW_SLOPE (a page photographed at an angle: the
-# steepest development page, asheenafazal_01, drifts ~0.2).
-ROW_REACH = 0.5
-ROW_SLOPE = 0.4
-ROW_OWN_SLOPE = 3  # digits a row needs before its own direction is trusted over the page's
-ROW_TAIL = 4  # a row's last digits that say where it is going (a curved row turns)
-# The page's direction is measured between digits up to PAIR_REACH heights apart (4 read the steepest
-# development page, asheenafazal_01, 97.7 -> 94.6 %).
-PAIR_REACH = 3
+Box = tuple[int, int, int, int]  # x, y, w, h
 
 
 def union(boxes: list[Box]) -> Box:
@@ -71,17 +51,18 @@ def weighted_median(values: list[float], weights: list[float]) -> float:
 
 def group_pieces(boxes: list[Box], areas: list[int]) -> list[list[int]]:
     """Indices into ``boxes`` grouped into digits, largest piece first in each group."""
+    cfg = active_config()
     height = typical_height(boxes, areas)
     groups: list[list[int]] = []
     group_boxes: list[Box] = []
     for i in sorted(range(len(boxes)), key=lambda k: -areas[k]):
         x, y, w, h = boxes[i]
-        best, best_share = None, SHARED_COLUMNS
+        best, best_share = None, cfg.shared_columns
         for g, (gx, gy, gw, gh) in enumerate(group_boxes):
             shared = (min(x + w, gx + gw) - max(x, gx)) / max(1, min(w, gw))
             gap = max(gy - (y + h), y - (gy + gh))
             tall = max(y + h, gy + gh) - min(y, gy)
-            if shared >= best_share and gap <= PIECE_GAP * height and tall <= DIGIT_HEIGHT * height:
+            if shared >= best_share and gap <= cfg.piece_gap * height and tall <= cfg.digit_height * height:
                 if not _line_past(boxes[i], group_boxes[g]):
                     best, best_share = g, shared
         if best is None:
@@ -96,14 +77,16 @@ def group_pieces(boxes: list[Box], areas: list[int]) -> list[list[int]]:
 def _line_past(a: Box, b: Box) -> bool:
     """Whether one of two boxes is a level line far wider than the other: an underline under a number (or a
     fraction's bar), which no digit's own stroke is: a 5's flag or a 7's bar is about as wide as its digit."""
+    cfg = active_config()
     return any(
-        wide >= LINE_FLAT * high and wide >= LINE_PAST * other
+        wide >= cfg.line_flat * high and wide >= cfg.line_past * other
         for (wide, high), other in (((a[2], a[3]), b[2]), ((b[2], b[3]), a[2]))
     )
 
 
 def into_rows(boxes: list[Box]) -> list[list[int]]:
     """Indices into ``boxes`` as rows of writing: rows top to bottom, each left to right."""
+    cfg = active_config()
     if len(boxes) <= 1:
         return [list(range(len(boxes)))] if boxes else []
     rows: list[list[int]] = []
@@ -115,13 +98,13 @@ def into_rows(boxes: list[Box]) -> list[list[int]]:
         for r, row in enumerate(rows):
             # where the row points: through the middle of its last few digits (one digit's middle is off the
             # row's line by the writing's jitter), along its direction
-            tail = [boxes[k] for k in row[-ROW_TAIL:]]
+            tail = [boxes[k] for k in row[-cfg.row_tail :]]
             mx = float(np.mean([b[0] + b[2] / 2 for b in tail]))
             my = float(np.mean([b[1] + b[3] / 2 for b in tail]))
             lh = boxes[row[-1]][3]
             predicted = my + _slope(boxes, row, page_slope) * (cx - mx)
             miss = abs(cy - predicted)
-            if miss <= ROW_REACH * max(h, lh) and (best_miss is None or miss < best_miss):
+            if miss <= cfg.row_reach * max(h, lh) and (best_miss is None or miss < best_miss):
                 best, best_miss = r, miss
         if best is None:
             rows.append([i])
@@ -135,29 +118,35 @@ def _slope(boxes: list[Box], row: list[int], page_slope: float = 0.0) -> float:
     """The row's direction (dy/dx) from its last few digits' middles; the page's for a row of one or two (two
     digits' middles differ by the writing's jitter as much as by its direction: MNIST digits written in a row
     with their own vertical placement split into two rows 11 % of the time, 2-6 digits)."""
-    if len(row) < ROW_OWN_SLOPE:
+    cfg = active_config()
+    if len(row) < cfg.row_own_slope:
         return page_slope
-    tail = [boxes[i] for i in row[-ROW_TAIL:]]
+    tail = [boxes[i] for i in row[-cfg.row_tail :]]
     xs = np.array([b[0] + b[2] / 2 for b in tail])
     ys = np.array([b[1] + b[3] / 2 for b in tail])
     if np.ptp(xs) <= 0:
         return page_slope
     dx = xs - xs.mean()
     slope = float(dx @ (ys - ys.mean()) / (dx @ dx))  # least squares, without LAPACK (see components._plane)
-    return max(-ROW_SLOPE, min(ROW_SLOPE, slope))
+    return max(-cfg.row_slope, min(cfg.row_slope, slope))
 
 
 def _page_slope(boxes: list[Box]) -> float:
     """The writing's direction over the page: the median slope from each digit to each one on its right (within
-    PAIR_REACH of its heights, no steeper than ROW_SLOPE, and within half its height), 0 when there is none. Every
+    pair_reach of its heights, no steeper than row_slope, and within half its height), 0 when there is none. Every
     such pair, not only nearest neighbours: digits written up and down along a level row give slopes of both
     signs between neighbours, and level ones two apart."""
+    cfg = active_config()
     if not boxes:
         return 0.0
     b = np.asarray(boxes, np.float64)
     cx, cy, h = b[:, 0] + b[:, 2] / 2, b[:, 1] + b[:, 3] / 2, b[:, 3]
     dx, dy = cx[None, :] - cx[:, None], cy[None, :] - cy[:, None]  # from each digit (row) to each other (column)
-    pairs = (dx > 0) & (dx <= PAIR_REACH * h[:, None]) & (np.abs(dy) <= np.minimum(ROW_SLOPE * dx, 0.5 * h[:, None]))
+    pairs = (
+        (dx > 0)
+        & (dx <= cfg.pair_reach * h[:, None])
+        & (np.abs(dy) <= np.minimum(cfg.row_slope * dx, 0.5 * h[:, None]))
+    )
     if not pairs.any():
         return 0.0
-    return max(-ROW_SLOPE, min(ROW_SLOPE, float(np.median(dy[pairs] / dx[pairs]))))
+    return max(-cfg.row_slope, min(cfg.row_slope, float(np.median(dy[pairs] / dx[pairs]))))

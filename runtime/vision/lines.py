@@ -1,15 +1,9 @@
 """Stage (between binarise and components): the printed lines of squared or lined paper are not ink.
 
-An exercise book's grid joins every stroke into one piece with the whole page, so
-it goes before the pieces are found. A printed line is long and straight, level
-or upright (a photo tilts it a few degrees), and fainter than the writing: pixels
-on such a line and fainter than the strokes' ink are taken out of the mask; where
-a line crosses a stroke the ink is as strong as the stroke's, and stays.
-
-A line drawn as dark as the writing is no printed line, but an underline through the
-digits' feet joins them all into one piece just the same: the long level runs found
-here are kept (``Binarised.runs``) for ``underlines.py``, which judges them once the
-pieces are known.
+A grid joins every stroke into one piece with the page, so it goes before the pieces are found. A printed
+line is long, straight, level or upright, and fainter than the writing: its pixels fainter than the strokes'
+ink leave the mask (where it crosses a stroke, the ink stays). The long level runs as dark as the writing
+are kept (``Binarised.runs``) for ``underlines.py``, which judges them once the pieces are known.
 """
 
 from __future__ import annotations
@@ -20,16 +14,8 @@ import cv2
 import numpy as np
 
 from digitkit.runtime.vision.binarise import Binarised
+from digitkit.runtime.vision.config import active_config
 from digitkit.runtime.vision.order import percentile
-
-# A printed line runs straight for at least this share of the picture's longer side (a digit's longest
-# straight stroke, a 7's bar, is shorter in a row of digits, and the faintness test keeps it when it is not).
-LINE_SPAN = 0.25
-LINE_MIN = 15  # pixels, whatever the picture's size
-# ... and its pixels are fainter than this share of the way from paper to the strokes' ink (blue ink over a
-# grey grid, train/pictures.py "squared paper": grid at 30-60 % of the ink's contrast).
-FAINT = 0.7
-RIM = 0.02  # lines within this share of the picture's side from its border are left alone (clean.py drops them)
 
 _LEVEL_STEP, _UPRIGHT_STEP = np.ones((3, 1), np.uint8), np.ones((1, 3), np.uint8)  # a tilted line's step, each way
 
@@ -42,6 +28,7 @@ def without_printed_lines(binarised: Binarised, known: np.ndarray | None = None)
     stroke's dark window (its mean is raised by the stroke), so the line arrives broken into stubs too short
     to be seen as a line, and each stub clings to the stroke: the earlier pass saw it whole.
     """
+    cfg = active_config()
     if binarised.clean_scan:
         # a data set's clean scan of one digit (MNIST, USPS, Semeion) has no paper behind it, and enlarged to
         # working size the straight rims of its bold strokes pass for lines (Semeion: 6s cut through the loop)
@@ -67,7 +54,7 @@ def without_printed_lines(binarised: Binarised, known: np.ndarray | None = None)
         paper = percentile(binarised.ink[blank], 0.5, most=None) if blank.any() else 0.0
     stroke = percentile(ink[rest], 0.9, most=None)
     seen = mask if known is None else mask | known  # the lines' pixels this pass or an earlier one took for ink
-    printed = ((found > 0) & (seen > 0) & (ink < paper + FAINT * (stroke - paper))).view(np.uint8)
+    printed = ((found > 0) & (seen > 0) & (ink < paper + cfg.faint_line * (stroke - paper))).view(np.uint8)
     if not printed.any():
         return binarised
     printed = printed if known is not None else _in_picture(printed, shape, x0, y0)
@@ -76,7 +63,8 @@ def without_printed_lines(binarised: Binarised, known: np.ndarray | None = None)
 
 def rim_width(shape: tuple[int, int]) -> int:
     """The band along the picture's border (pixels) where a line is taken for a sheet's edge."""
-    return max(2, round(RIM * max(shape)))
+    cfg = active_config()
+    return max(2, round(cfg.line_rim * max(shape)))
 
 
 def _line_shapes(
@@ -89,9 +77,10 @@ def _line_shapes(
     Worked out in that box (a drawing: a third of its canvas): the dilation below reaches one of the blank
     pixels, and the other stays blank, so that a run or an opening reaching past the box finds there what it
     would find in the picture, no ink."""
+    cfg = active_config()
     mask = binarised.mask
     height, width = mask.shape
-    length = max(LINE_MIN, round(LINE_SPAN * max(mask.shape)))
+    length = max(cfg.line_min, round(cfg.line_span * max(mask.shape)))
     x, y, w, h = cv2.boundingRect(mask)
     x0, y0, x1, y1 = max(0, x - 2), max(0, y - 2), min(width, x + w + 2), min(height, y + h + 2)
     box = mask[y0:y1, x0:x1]

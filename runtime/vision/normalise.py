@@ -13,36 +13,30 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from digitkit.runtime.vision.config import active_config
 from digitkit.runtime.vision.order import percentile
 
 SIZE = 28  # the model's input side
 BOX = 20  # the digit's longer side inside it
 CENTRE = 14.0  # MNIST's centre of mass, in pixel-index coordinates (measured on the training set)
-# In a photo, ink levels under this share of the digit's stroke level are paper (grain, a stroke's blurred halo,
-# a faint shadow) and set to black: 0.2 read the development pages at 96 %, 0.1 at 88 % (../shared/data/photos).
-# Keeping the rim of noiseless pictures (floor 0 below 0.5 grey levels of noise) brought MNIST back closer
-# (mean difference 0.011 -> 0.008) but cost the clean scanned pages (96 % -> 92.5 %): not kept.
-PAPER_SHARE = 0.2
 
-# MNIST's strokes are about this share of the digit's longer side (2 of 20 pixels); strokes under THIN_PEN of that
-# are thickened to it (_with_mnist_pen).
-PEN_SHARE = 0.1
-THIN_PEN = 0.4
 
 _INDEX = np.arange(SIZE, dtype=np.float32)
 _SQUARE = np.ones((3, 3), np.uint8)
 
 
 def digit_region(
-    ink: np.ndarray, own: np.ndarray, others: np.ndarray, grow: int, floor: float = PAPER_SHARE
+    ink: np.ndarray, own: np.ndarray, others: np.ndarray, grow: int, floor: float | None = None
 ) -> np.ndarray:
     """The digit's ink levels in its box, 0 elsewhere.
 
     ``ink``: the working picture's crop (bright ink); ``own``: 0/1 mask of this
     digit's pixels; ``others``: 0/1 mask of other pieces' ink; ``grow``: how far
     (pixels) the digit may reach beyond its mask (hollow strokes, the grey rim);
-    ``floor``: levels under this share of the stroke's are paper.
+    ``floor``: levels under this share of the stroke's are paper (default: the config's ``paper_share``).
     """
+    if floor is None:
+        floor = active_config().paper_share
     reach = cv2.dilate(own, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
     reach &= others ^ 1  # never over another piece's ink
     reach |= own
@@ -75,9 +69,10 @@ def _with_mnist_pen(crop: np.ndarray) -> np.ndarray:
     ballpoint digit photographed large comes out of the 20×20 fit a hair-line the
     model has rarely seen. Thicker pens are left as they are.
     """
+    cfg = active_config()
     width = stroke_width(crop)
-    wanted = PEN_SHARE * max(crop.shape)
-    if width >= THIN_PEN * wanted:
+    wanted = cfg.pen_share * max(crop.shape)
+    if width >= cfg.thin_pen * wanted:
         return crop
     grow = int(round(wanted - width))
     if grow < 1:

@@ -15,20 +15,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-# Upright readings whose digits' mean confidence (the recognizer's, guard included) is at or above this are kept
-# without trying other orientations.
-WEAK = 0.9
-# Another orientation must beat the upright reading's mean confidence by this much.
-MARGIN = 0.05
-TURNS = (90, 270, 180)
-# Only a reading with at least this many marks is tried turned: a row of digits shows which way is up, a lone mark
-# does not (a 6 turned is a 9, a c turned a 0: letters read as digits in 70 % of nondigits.letter pictures when
-# every picture was tried turned; the sideways development pages show 10 marks or more).
-MIN_MARKS = 3
-# A turned reading replaces the upright one only when it reads as digits written in rows: its digits at least this
-# sure on average (what an upright page needs to be left alone, WEAK), and this many to a row on average. A word
-# turned on its side reads as a column of letters, one to a row, each a weak digit (HELLO turned: "0|2|2|4|5").
-TURNED_PER_ROW = 1.5
+from digitkit.runtime.vision.config import active_config
 
 
 def turn(grey: np.ndarray, degrees: int) -> np.ndarray:
@@ -47,17 +34,18 @@ def strength(page, judge: Callable[[np.ndarray], np.ndarray]) -> float:
 
 def most_confident(grey: np.ndarray, upright, read: Callable, judge: Callable):
     """The upright reading, or a turned one that reads clearly more confidently."""
-    if len(upright.digits) < MIN_MARKS:
+    cfg = active_config()
+    if len(upright.digits) < cfg.min_marks:
         return upright
     best, best_strength = upright, strength(upright, judge)
-    if best_strength >= WEAK:
+    if best_strength >= cfg.weak:
         return upright
-    threshold = best_strength + MARGIN
-    for degrees in TURNS:
+    threshold = best_strength + cfg.margin
+    for degrees in cfg.turns:
         page = read(turn(grey, degrees))
-        if len(page.digits) < TURNED_PER_ROW * len(page.rows):
+        if len(page.digits) < cfg.turned_per_row * len(page.rows):
             continue
         score = strength(page, judge)
-        if score >= WEAK and score > threshold and score > best_strength:
+        if score >= cfg.weak and score > threshold and score > best_strength:
             best, best_strength = replace(page, turned=degrees), score
     return best

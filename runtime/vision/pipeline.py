@@ -12,7 +12,7 @@ geometry cannot: where touching digits part, and which way up a page is.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from statistics import median
 from typing import Any
 
@@ -21,31 +21,17 @@ import numpy as np
 
 from digitkit.runtime.images import load_picture
 from digitkit.runtime.vision import orient
-from digitkit.runtime.vision.binarise import DIGIT_WORK_SIDE, Binarised, binarise, to_grey, window_for
-from digitkit.runtime.vision.clean import FAINT, odd_sizes, writing_height, writing_pieces
+from digitkit.runtime.vision.binarise import Binarised, binarise, to_grey, window_for
+from digitkit.runtime.vision.clean import odd_sizes, writing_height, writing_pieces
 from digitkit.runtime.vision.components import Pieces, find_pieces
+from digitkit.runtime.vision.config import VisionConfig, active_config, using
 from digitkit.runtime.vision.frames import without_frames
 from digitkit.runtime.vision.group import Box, group_pieces, into_rows, union, weighted_median
 from digitkit.runtime.vision.lines import without_printed_lines
 from digitkit.runtime.vision.marks import Mark, find_marks
-from digitkit.runtime.vision.normalise import PAPER_SHARE, digit_region, fit_and_centre
+from digitkit.runtime.vision.normalise import digit_region, fit_and_centre
 from digitkit.runtime.vision.split import Classify, Veto, split_touching
 from digitkit.runtime.vision.underlines import without_underlines
-
-# In a single-digit picture, writing within this share of the tallest candidate's size of it belongs to it (a 5's
-# flag; a thin-penned 2 broken in two: MNIST "thin strokes" 98.4 % at 0.25, 98.7 % at 0.5), and the digit spans at
-# least ONE_DIGIT_SIDE of the picture's longer side (the smallest of ../shared/data/photos/single spans 20 %; an
-# MNIST digit off-centre in 112×112, 18 %; a 1 written 56 px tall in a 1600×1200 photo, 2.5 %). 0.05 and 0.02
-# answered the same share of the non-digit sets (300 of each kind, 1.5 %) and of photo clutter (40 of each kind).
-NEAR = 0.5
-ONE_DIGIT_SIDE = 0.02
-# a picture narrower than this on either side holds no legible digit (MNIST's own strokes are 2-3 px wide, its
-# smallest digits about 10 px tall): a line, a strip or a pixel, answered "no digit" without further work
-MIN_PICTURE_SIDE = 8
-# a picture meant to hold one digit holds more when writing this tall (share of the digit's height), with this share
-# of its ink, stands on its line this far apart from it (share of its height): two digits side by side, not a
-# digit's own loose stroke (MNIST test: 3 of 10,000 digits have a broken stroke beside them this large)
-BESIDE_HEIGHT, BESIDE_GAP, BESIDE_INK = 0.6, 0.05, 0.25
 
 Judge = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) -> (N,) confidence that each is the digit it reads as
 
@@ -74,7 +60,12 @@ class Page:
 
 
 def find_rows(
-    picture: Any, classify: Classify | None = None, *, judge: Judge | None = None, veto: Veto | None = None
+    picture: Any,
+    classify: Classify | None = None,
+    *,
+    judge: Judge | None = None,
+    veto: Veto | None = None,
+    config: VisionConfig | None = None,
 ) -> Page:
     """Every digit of a picture, rows top to bottom, each left to right.
 
@@ -83,42 +74,65 @@ def find_rows(
     upright reading is weak is also read turned by 90, 270 and 180 degrees
     (``orient.py``); ``Page.turned`` says which was kept. ``veto`` ((N, 28, 28) -> (N,) in [0, 1], e.g. a
     recognizer's ``page_veto``) keeps a cut from making digits of what is no digit (``split.py``).
+    ``config``: the tuning numbers (``VisionConfig``; default: the one in force).
     """
-    grey = to_grey(load_picture(picture))
-    page = _read(grey, classify, veto)
-    if judge is None:
-        return page
-    return orient.most_confident(grey, page, lambda g: _read(g, classify, veto), judge)
+    with using(config):
+        grey = to_grey(load_picture(picture))
+        page = _read(grey, classify, veto)
+        if judge is None:
+            return page
+        return orient.most_confident(grey, page, lambda g: _read(g, classify, veto), judge)
 
 
-def find_digits(picture: Any, classify: Classify | None = None) -> list[Digit]:
+def find_digits(picture: Any, classify: Classify | None = None, *, config: VisionConfig | None = None) -> list[Digit]:
     """``find_rows`` flattened: every digit in reading order."""
-    return find_rows(picture, classify).digits
+    return find_rows(picture, classify, config=config).digits
 
 
-def to_mnist(picture: Any) -> np.ndarray | None:
+def to_mnist(picture: Any, *, config: VisionConfig | None = None) -> np.ndarray | None:
     """A picture holding one digit -> (28, 28) float32 in [0, 1], white on black; None when there is none."""
-    return read_one_digit(picture)[0]
+    return read_one_digit(picture, config=config)[0]
 
 
-def read_one_digit(picture: Any) -> tuple[np.ndarray | None, int]:
+def read_one_digit(picture: Any, *, config: VisionConfig | None = None) -> tuple[np.ndarray | None, int]:
     """``to_mnist``, and how many more digits the picture seems to hold beside that one (``Page.beside``)."""
-    page = _read(to_grey(load_picture(picture)), None, None, one_digit=True)
+    with using(config):
+        page = _read(to_grey(load_picture(picture)), None, None, one_digit=True)
     return (page.digits[0].mnist if page.digits else None), page.beside
 
 
-def _read(
-    grey: np.ndarray, classify: Classify | None, veto: Veto | None, one_digit: bool = False, coarse: bool = True
-) -> Page:
+@dataclass
+class _Candidates:
+    """What the stages up to grouping found: the ink, its pieces, and the digits' candidates (working pixels)."""
+
+    binarised: Binarised
+    pieces: Pieces
+    groups: list[list[int]]  # the pieces of each candidate digit
+    boxes: list[Box]
+    ink: list[float]  # each candidate's amount of ink
+    small: list[tuple[Box, float]]  # candidates too small for a digit that may be marks (a point, a minus)
+    beside: int = 0  # one digit read: candidates beside it that look like more digits
+
+
+def _read(grey: np.ndarray, classify: Classify | None, veto: Veto | None, one_digit: bool = False) -> Page:
     """The stages on a grey picture. ``one_digit``: the picture holds one digit, the tallest candidate, and
-    every piece of writing near it is part of it (a 5's flag that a page would read as a separate dash).
-    ``coarse``: a large digit on flat paper may be found on a half-size copy (``_binarised``)."""
-    if min(grey.shape[:2]) < MIN_PICTURE_SIDE:
+    every piece of writing near it is part of it (a 5's flag that a page would read as a separate dash)."""
+    if min(grey.shape[:2]) < active_config().min_picture_side:
         return Page([])
+    found = _candidates(grey, one_digit, coarse=one_digit)
+    if found.binarised.coarse and not _large_digit(found):
+        # what spread the ink over the canvas was no large digit (dust: at half size its dots run together)
+        found = _candidates(grey, one_digit, coarse=False)
+    return _digits(grey, found, classify, veto, one_digit)
+
+
+def _candidates(grey: np.ndarray, one_digit: bool, coarse: bool) -> _Candidates:
+    """binarise -> printed lines -> components -> frames, underlines -> (a wider window for large writing) ->
+    group -> candidates of a digit's size. ``coarse``: a large digit on flat paper may be found on a half-size
+    copy (``_binarised``)."""
     binarised = _binarised(grey, one_digit and coarse)
     binarised, pieces = without_underlines(*without_frames(binarised, find_pieces(binarised)))
-    # large writing: its strokes may be wider than the first window could see whole. (Flat paper used no window,
-    # and nothing after this point measures by it there.)
+    # large writing: its strokes may be wider than the first window could see whole (flat paper used none)
     wider = None
     if not binarised.flat:
         wider = window_for(writing_height(binarised, pieces, one_digit), binarised.window, max(binarised.mask.shape))
@@ -127,41 +141,59 @@ def _read(
         # the narrower first window sees thin printed lines best: where it found none, there are none
         binarised = wide if binarised.printed is None else without_printed_lines(wide, binarised.printed)
         binarised, pieces = without_underlines(*without_frames(binarised, find_pieces(binarised)))
-    groups, group_boxes, ink, levels = _candidates(binarised, pieces)
-    odd = odd_sizes(group_boxes, ink, levels, one_digit)
-    small = [] if one_digit else _not_faint(group_boxes, ink, levels, odd)  # a decimal point, a minus sign?
-    groups = [g for g, o in zip(groups, odd, strict=True) if not o]
-    group_boxes = [b for b, o in zip(group_boxes, odd, strict=True) if not o]
-    ink = [a for a, o in zip(ink, odd, strict=True) if not o]
-    beside = 0
-    if one_digit and groups:
-        beside = _digits_beside(group_boxes, ink)
-        groups, group_boxes = _the_digit(groups, group_boxes, pieces)
-        if max(group_boxes[0][2:]) < ONE_DIGIT_SIDE * max(binarised.mask.shape):
-            groups, group_boxes = [], []  # specks on a blank sheet are no digit
-    if binarised.coarse and (not groups or max(group_boxes[0][2:]) < DIGIT_WORK_SIDE):
-        # what spread the ink over the canvas was no large digit (dust: at half size its dots run together)
-        return _read(grey, classify, veto, one_digit, coarse=False)
-    order = into_rows(group_boxes)
+    groups, boxes, ink, levels = _grouped(binarised, pieces)
+    odd = odd_sizes(boxes, ink, levels, one_digit)
+    found = _Candidates(
+        binarised,
+        pieces,
+        [g for g, o in zip(groups, odd, strict=True) if not o],
+        [b for b, o in zip(boxes, odd, strict=True) if not o],
+        [a for a, o in zip(ink, odd, strict=True) if not o],
+        [] if one_digit else _not_faint(boxes, ink, levels, odd),
+    )
+    return _one_digit(found) if one_digit and found.groups else found
+
+
+def _one_digit(found: _Candidates) -> _Candidates:
+    """A single-digit picture's candidates: the tallest one with what lies near it, or none for specks."""
+    beside = _digits_beside(found.boxes, found.ink)
+    groups, boxes = _the_digit(found.groups, found.boxes, found.pieces)
+    if max(boxes[0][2:]) < active_config().one_digit_side * max(found.binarised.mask.shape):
+        groups, boxes = [], []  # specks on a blank sheet are no digit
+    return replace(found, groups=groups, boxes=boxes, beside=beside)
+
+
+def _large_digit(found: _Candidates) -> bool:
+    """A digit large enough to have been found on the half-size copy (``digit_work_side``)."""
+    return bool(found.groups) and max(found.boxes[0][2:]) >= active_config().digit_work_side
+
+
+def _digits(
+    grey: np.ndarray, found: _Candidates, classify: Classify | None, veto: Veto | None, one_digit: bool
+) -> Page:
+    """rows -> marks -> each candidate's levels -> split touching digits -> normalise: the page."""
+    binarised, pieces, boxes = found.binarised, found.pieces, found.boxes
+    order = into_rows(boxes)
     # the digit's levels come from the picture itself, unless a large digit on flat paper was worked on coarser
-    # than the picture: its working picture then has all the detail a 20×20 box needs (binarise.DIGIT_WORK_SIDE)
+    # than the picture: its working picture then has all the detail a 20×20 box needs (digit_work_side)
     if binarised.coarse:
         source, per_pixel = binarised.ink, 1.0 / binarised.scale  # picture pixels per pixel of the region
     else:
         source, per_pixel = (cv2.bitwise_not(grey) if binarised.dark_ink else grey), 1.0
     marks: list[Mark] = []
     if not one_digit:
-        marks, taken = find_marks(order, group_boxes, ink, small)
+        marks, taken = find_marks(order, boxes, found.ink, found.small)
         order = [kept for kept in ([i for i in row if i not in taken] for row in order) if kept]
     out: list[list[Digit]] = []
     out_row: dict[int, int] = {}  # a row of ``order`` -> its index in ``out`` (a row may yield no digit)
     for index, row in enumerate(order):
-        row_height = float(median([group_boxes[i][3] for i in row])) / binarised.scale / per_pixel
+        row_height = float(median([boxes[i][3] for i in row])) / binarised.scale / per_pixel
         digits = []
         for i in row:
-            box = _picture_box(group_boxes[i], binarised.scale, grey.shape)
-            region_box = group_boxes[i] if binarised.coarse else box
-            region = _region(source, binarised, pieces, groups[i], group_boxes[i], region_box)
+            box = _picture_box(boxes[i], binarised.scale, grey.shape)
+            region = _region(
+                source, binarised, pieces, found.groups[i], boxes[i], boxes[i] if binarised.coarse else box
+            )
             x, y, _, h = box
             for start, end in split_touching(region, row_height, classify, veto):
                 mnist = fit_and_centre(region[:, start:end])
@@ -176,7 +208,7 @@ def _read(
         for m in marks
         if m.row in out_row
     ]
-    return Page(out, beside=beside if out else 0, marks=picture_marks)
+    return Page(out, beside=found.beside if out else 0, marks=picture_marks)
 
 
 def _binarised(grey: np.ndarray, one_digit: bool) -> Binarised:
@@ -197,29 +229,37 @@ def _binarised(grey: np.ndarray, one_digit: bool) -> Binarised:
 
 def _not_faint(boxes: list[Box], ink: list[float], levels: list[float], odd: list[bool]) -> list[tuple[Box, float]]:
     """The candidates too small or flat for a digit that are this picture's ink, not a faint speck: (box, ink)."""
-    level = FAINT * weighted_median(levels, ink) if levels else 0.0
+    cfg = active_config()
+    level = cfg.faint_writing * weighted_median(levels, ink) if levels else 0.0
     return [(b, a) for b, a, lv, o in zip(boxes, ink, levels, odd, strict=True) if o and lv >= level]
 
 
 def _digits_beside(boxes: list[Box], ink: list[float]) -> int:
-    """Candidates beside the tallest one that look like more digits: at least ``BESIDE_HEIGHT`` of its height and
-    ``BESIDE_INK`` of its ink, on its line (sharing half the shorter one's height), clear of it by ``BESIDE_GAP``
+    """Candidates beside the tallest one that look like more digits: at least ``beside_height`` of its height and
+    ``beside_ink`` of its ink, on its line (sharing half the shorter one's height), clear of it by ``beside_gap``
     of its height."""
+    cfg = active_config()
     main = max(range(len(boxes)), key=lambda i: (boxes[i][3], boxes[i][2]))
     x, y, w, h = boxes[main]
     count = 0
     for (bx, by, bw, bh), amount in zip(boxes, ink, strict=True):
         shared = min(y + h, by + bh) - max(y, by)
-        clear = bx >= x + w + BESIDE_GAP * h or bx + bw <= x - BESIDE_GAP * h
-        count += bh >= BESIDE_HEIGHT * h and amount >= BESIDE_INK * ink[main] and shared >= 0.5 * min(h, bh) and clear
+        clear = bx >= x + w + cfg.beside_gap * h or bx + bw <= x - cfg.beside_gap * h
+        count += (
+            bh >= cfg.beside_height * h
+            and amount >= cfg.beside_ink * ink[main]
+            and shared >= 0.5 * min(h, bh)
+            and clear
+        )
     return count
 
 
 def _the_digit(groups: list[list[int]], boxes: list[Box], pieces: Pieces) -> tuple[list[list[int]], list[Box]]:
-    """The tallest candidate with every other one that lies within ``NEAR`` of its size of it, as one digit."""
+    """The tallest candidate with every other one that lies within ``near`` of its size of it, as one digit."""
+    cfg = active_config()
     main = max(range(len(groups)), key=lambda i: (boxes[i][3], boxes[i][2]))
     x, y, w, h = boxes[main]
-    reach = NEAR * max(w, h)
+    reach = cfg.near * max(w, h)
     ids = []
     for group, (gx, gy, gw, gh) in zip(groups, boxes, strict=True):
         if gx < x + w + reach and gx + gw > x - reach and gy < y + h + reach and gy + gh > y - reach:
@@ -227,7 +267,7 @@ def _the_digit(groups: list[list[int]], boxes: list[Box], pieces: Pieces) -> tup
     return [ids], [union([tuple(int(v) for v in pieces.boxes[i]) for i in ids])]
 
 
-def _candidates(binarised: Binarised, pieces: Pieces):
+def _grouped(binarised: Binarised, pieces: Pieces) -> tuple[list[list[int]], list[Box], list[float], list[float]]:
     """Pieces cleaned and grouped: (groups of piece ids, their boxes, their ink, their ink's level)."""
     levels = writing_pieces(binarised, pieces)
     keep = list(levels)
@@ -247,6 +287,7 @@ def _region(
     The pieces are found at working scale; the levels are taken from the picture itself, so that a
     digit keeps every pixel it has (an MNIST digit comes back as it was).
     """
+    cfg = active_config()
     wx, wy, ww, wh = work_box
     x, y, w, h = box
     labels = pieces.labels[wy : wy + wh, wx : wx + ww]
@@ -267,7 +308,7 @@ def _region(
     else:
         grow = max(1, round(binarised.window / 4 / binarised.scale))
     # a clean tight crop (a data set's scan of one digit) has no paper grain to clear: its faint rim is part of it
-    floor = 0.0 if binarised.clean_scan else PAPER_SHARE
+    floor = 0.0 if binarised.clean_scan else cfg.paper_share
     return digit_region(ink[y : y + h, x : x + w], own, others, grow, floor)
 
 

@@ -4,7 +4,7 @@ A wide blob may be two digits that touch ("00" written fast) or one wide digit (
 round 0, a flat 2). Its shape cannot tell, so the model does: cuts are tried at
 the thinnest columns of the blob's middle that cross its ink once (where two digits
 touch; a column through a wide 0 or 6 crosses it twice), and a cut is kept only when both parts
-read with more confidence than the whole, and surely (``SURE``). Parts are cut again the same way.
+read with more confidence than the whole, and surely (``sure``). Parts are cut again the same way.
 A ``veto`` (the guard's say on whether a crop is a digit at all) scales the parts' confidence, not the
 whole's: a letter cut in two gives a part the model alone reads as a sure 1 (a c's bowl, an E's spine) and
 one the guard does not take for a digit.
@@ -16,26 +16,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from digitkit.runtime.vision.config import active_config
 from digitkit.runtime.vision.normalise import fit_and_centre
 
 Classify = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) float32 -> (N, 10) probabilities
 Veto = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) float32 -> (N,) in [0, 1]: 0 where a crop is surely no digit
-
-# Only blobs wider than this share of their row's digit height, and of their own height, are tried: a blob no wider
-# than it is tall holds one digit (or a letter: a U or a V cut at its foot gave two sure 1s; a closed 4 reaching
-# below its row, "48"). 0.8 of the row's height -> 1.0 of either: letters read as digits by `read` 6 -> 3 of 120,
-# ../shared/data/photos pages 99.1 -> 99.4 % (a round 0 no longer "10", a closed 4 no longer "48"), 300 written
-# numbers and 200 touching pairs (tests/test_reading.py's drawing) read the same.
-TRY_WIDTH = 1.0
-# Cuts are looked for in the middle of the blob, this share of its width from either side ...
-CUT_MARGIN = 0.2
-# ... at up to this many of the thinnest columns there.
-CUT_CANDIDATES = 3
-# A blob read at least this confidently is one digit; a cut is kept only when both parts read at least this
-# confidently (an open 4 read weakly as a whole must not become "67": pages/nirajdudani_02).
-SURE = 0.9
-# A blob is cut at most into this many digits.
-MAX_PARTS = 8
 
 
 def split_touching(
@@ -43,16 +28,18 @@ def split_touching(
 ) -> list[tuple[int, int]]:
     """Column spans [start, end) of the digits in ``region`` (a blob's ink levels, its box's size); ``row_height``
     in the region's pixels."""
+    cfg = active_config()
     height, width = region.shape
-    if classify is None or width <= TRY_WIDTH * max(row_height, height):
+    if classify is None or width <= cfg.try_width * max(row_height, height):
         return [(0, width)]
-    return _split(region, 0, width, row_height, classify, veto, MAX_PARTS)
+    return _split(region, 0, width, row_height, classify, veto, cfg.max_parts)
 
 
 def _split(region, start, end, row_height, classify, veto, budget) -> list[tuple[int, int]]:
+    cfg = active_config()
     whole = fit_and_centre(region[:, start:end])
     width = end - start
-    if whole is None or budget < 2 or width <= TRY_WIDTH * row_height:
+    if whole is None or budget < 2 or width <= cfg.try_width * row_height:
         return [(start, end)]
     cuts = _candidate_cuts(region[:, start:end])
     if not cuts:
@@ -69,13 +56,13 @@ def _split(region, start, end, row_height, classify, veto, budget) -> list[tuple
     batch = np.stack(pictures)
     confidence = classify(batch).max(axis=1)
     whole_confidence = float(confidence[0])
-    if whole_confidence >= SURE:
+    if whole_confidence >= cfg.sure:
         return [(start, end)]  # one sure digit: no cut needs weighing (nor the guard's veto running)
     if veto is not None:
         confidence[1:] *= veto(batch[1:])
     parts = confidence[1:].reshape(-1, 2).min(axis=1)
     best = int(np.argmax(parts))
-    if float(parts[best]) < SURE or float(parts[best]) <= whole_confidence:
+    if float(parts[best]) < cfg.sure or float(parts[best]) <= whole_confidence:
         return [(start, end)]
     cut = start + spans[best]
     left = _split(region, start, cut, row_height, classify, veto, budget // 2)
@@ -85,8 +72,9 @@ def _split(region, start, end, row_height, classify, veto, budget) -> list[tuple
 
 def _candidate_cuts(region: np.ndarray) -> list[int]:
     """The thinnest columns of the blob's middle, thinnest first, not next to each other."""
+    cfg = active_config()
     width = region.shape[1]
-    lo, hi = max(1, round(CUT_MARGIN * width)), min(width - 1, round((1 - CUT_MARGIN) * width))
+    lo, hi = max(1, round(cfg.cut_margin * width)), min(width - 1, round((1 - cfg.cut_margin) * width))
     if hi <= lo:
         return []
     profile = region[:, lo:hi].astype(np.float32).sum(axis=0)
@@ -102,6 +90,6 @@ def _candidate_cuts(region: np.ndarray) -> list[int]:
         column = int(column) + lo
         if all(abs(column - c) >= spacing for c in cuts):
             cuts.append(column)
-        if len(cuts) == CUT_CANDIDATES:
+        if len(cuts) == cfg.cut_candidates:
             break
     return cuts

@@ -15,12 +15,7 @@ import numpy as np
 
 from digitkit.runtime.vision.binarise import Binarised
 from digitkit.runtime.vision.components import Pieces, find_pieces, label
-
-# A level line as dark as the writing is ruled across it (an underline) when it is this many times longer than
-# the piece it lies in is tall (a row of two digits and more; a 2's base, a 7's bar: about 1), and that piece is
-# at least RULE_TOUCH times the line's own thickness tall (it touches something).
-RULE_LENGTH = 3.0
-RULE_TOUCH = 2.0
+from digitkit.runtime.vision.config import active_config
 
 _AROUND = np.ones((3, 3), np.uint8)
 
@@ -37,35 +32,35 @@ def without_underlines(binarised: Binarised, pieces: Pieces) -> tuple[Binarised,
 
 def _rules(pieces: Pieces, level: np.ndarray) -> np.ndarray | None:
     """0/1 pixels of the level lines drawn across the writing, as dark as it: an underline through the digits'
-    feet. A level run is one when it is ``RULE_LENGTH`` times longer than the piece of ink it lies in is tall:
+    feet. A level run is one when it is ``rule_length`` times longer than the piece of ink it lies in is tall:
     a 2's base or a 7's bar is about as long as its digit is tall. A line touching nothing is left alone (a
-    dash), and upright runs are: a 1's stem with its flag is such a run beside a short stroke
-    (screen/dfak0_01)."""
-    # a rule is RULE_LENGTH times longer than its piece is tall, and no run is longer than their box is wide
-    if not (RULE_LENGTH * pieces.boxes[1:, 3] <= cv2.boundingRect(level)[2]).any():
+    dash), and upright runs are: a 1's stem with its flag is such a run beside a short stroke."""
+    cfg = active_config()
+    # a rule is rule_length times longer than its piece is tall, and no run is longer than their box is wide
+    if not (cfg.rule_length * pieces.boxes[1:, 3] <= cv2.boundingRect(level)[2]).any():
         return None
     out = None
     count, labels, stats = label(level)
     for k in range(1, count):
         width, depth = int(stats[k, cv2.CC_STAT_WIDTH]), int(stats[k, cv2.CC_STAT_HEIGHT])
-        if width < RULE_LENGTH * RULE_TOUCH * depth:
+        if width < cfg.rule_length * cfg.rule_touch * depth:
             continue  # too short for its thickness to be ruled across anything, even were it ink all along
         segment = (labels == k).view(np.uint8)
         inked = (segment > 0) & (pieces.labels > 0)
         # its length is where it is ink: the runs were found before lines.py took the printed lines out, and a grid
         # line's run keeps only the pixels where it crosses the digits (a 2's base lying along it among them)
         length = np.count_nonzero(inked.any(axis=0))
-        if length < RULE_LENGTH * RULE_TOUCH * depth:
+        if length < cfg.rule_length * cfg.rule_touch * depth:
             continue
         piece = int(np.bincount(pieces.labels[inked]).argmax())
         tall = int(pieces.boxes[piece, 3])
-        if tall >= RULE_TOUCH * depth and length >= RULE_LENGTH * tall:
+        if tall >= cfg.rule_touch * depth and length >= cfg.rule_length * tall:
             own = pieces.labels == piece
             line = segment | _line_ends(own, segment)
             # ... and what the line touches is still there without it: a stroke of its own drawn tilted (a 2's base
             # written apart from its body) is as tall as that with its ends, and nothing is left beside it
             rest = np.flatnonzero((own & (line == 0)).any(axis=1))
-            if rest.size and rest[-1] - rest[0] + 1 >= RULE_TOUCH * depth:
+            if rest.size and rest[-1] - rest[0] + 1 >= cfg.rule_touch * depth:
                 out = line if out is None else out | line
     return out
 
