@@ -1,4 +1,4 @@
-"""How fast the picture -> digits pipeline is, on one thread: the three speed goals of the vision pipeline (#11).
+"""How fast the picture -> digits pipeline is, on one thread: a drawing, a camera frame and a photographed page.
 
     python -m digitkit.benchmarks.vision_speed
 

@@ -28,12 +28,10 @@ def model_outputs(digits_u8: np.ndarray, name: str, precision: str) -> tuple[np.
 
     recognizer = Recognizer(name, precision=precision, threads=1, guard=False)
     digest = hashlib.sha256(recognizer.model_path.read_bytes()).hexdigest()
-    session = recognizer._session  # the model alone: Recognizer.classify_mnist returns softmax, not logits
     start = time.perf_counter()
     out = []
-    for i in range(0, len(digits_u8), CHUNK):
-        feed = recognizer._feed(digits_u8[i : i + CHUNK].astype(np.float32) / 255.0)  # the runtime's own feed
-        out.append(session.run([recognizer._output], {recognizer._input: feed})[0])
+    for i in range(0, len(digits_u8), CHUNK):  # the model's own outputs (logits): softmax would hide differences
+        out.append(recognizer.scores(digits_u8[i : i + CHUNK].astype(np.float32) / 255.0))
     return np.concatenate(out).astype(np.float32), digest, time.perf_counter() - start
 
 

@@ -67,7 +67,7 @@ def small_model(tmp_path_factory):
     model = _checkpoint(folder / "checkpoint.pt", seed=0)
     fp32 = folder / "digitkit-cnn.onnx"
     _export(model, fp32)
-    _export(_checkpoint(folder / "tiny.pt", seed=0, arch="tiny"), folder / "digitkit-tiny.onnx")
+    _export(_checkpoint(folder / "tiny.pt", seed=0, arch="separable"), folder / "digitkit-tiny.onnx")
 
     class Digits(CalibrationDataReader):
         def __init__(self):

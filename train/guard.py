@@ -11,7 +11,7 @@ generated non-digits (closed figures among them) with letters in four of the eig
 Hershey fonts (``nondigits.CALIBRATION_FONTS``) the negatives. Real
 handwriting from elsewhere must not look foreign to it: with MNIST alone as
 the positives it answered "not sure" for a round 0 and a flat-topped 5 photographed
-on paper (issue #11). It sees the same 28×28 input as the
+on paper. It sees the same 28×28 input as the
 classifier (``vision.to_mnist``) and outputs P(digit); the runtime
 multiplies that into the prediction's confidence.
 

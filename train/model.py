@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from digitkit.train.config import ARCH_ALIASES
+
 
 def _conv(c_in: int, c_out: int) -> list[nn.Module]:
     return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
@@ -39,8 +41,8 @@ class DigitCNN(nn.Module):
         return self.head(self.features(x))
 
 
-class TinyCNN(nn.Module):
-    """Depthwise-separable CNN (architecture ``tiny``): the shipped CNN at widths (32, 64, 128), the tiny model at
+class SeparableCNN(nn.Module):
+    """Depthwise-separable CNN (architecture ``separable``): the shipped CNN at widths (32, 64, 128), the tiny model at
     (16, 32, 48), under 10k parameters, for microcontroller-class devices.
 
     Depthwise-separable convolutions keep the parameter count and the
@@ -70,10 +72,11 @@ class TinyCNN(nn.Module):
         return self.head(self.features(x))
 
 
-ARCHITECTURES = {"cnn": DigitCNN, "tiny": TinyCNN}
+ARCHITECTURES = {"cnn": DigitCNN, "separable": SeparableCNN}
 
 
 def build_model(arch: str, widths: tuple[int, int, int], head: str = "gap", dropout: float = 0.0) -> nn.Module:
+    arch = ARCH_ALIASES.get(arch, arch)
     if arch not in ARCHITECTURES:
         raise ValueError(f"unknown architecture {arch!r} (expected one of {sorted(ARCHITECTURES)})")
     return ARCHITECTURES[arch](tuple(widths), head=head, dropout=dropout)

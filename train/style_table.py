@@ -1,4 +1,4 @@
-"""How a model reads each writing style: the per-style table of issue #12.
+"""How a model reads each writing style: the per-style table (docs/styles.md).
 
     python -m digitkit.train.style_table [--model PATH | --precision int8] [--per-variant N] [--json OUT]
 

@@ -159,7 +159,7 @@ def _paper_level(grey: np.ndarray) -> int | None:
     """The level flat_share of the picture or more is exactly at (the most common one), else None.
 
     A level held by more than half of the pixels is the most common of a sample too: it is taken from a sample
-    of every 4th pixel each way and counted on all of them (a 140-px canvas: 22 -> 7 µs); when that count falls
+    of every 4th pixel each way and counted on all of them (a third of the time on a 140-px canvas); when that count falls
     short, the whole picture's histogram decides."""
     cfg = active_config()
     sample = np.bincount(grey[::4, ::4].ravel(), minlength=256)

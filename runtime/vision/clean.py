@@ -89,8 +89,7 @@ def _hugging_the_border(pieces: Pieces) -> np.ndarray:
     height, width = labels.shape
     x, y, w, h = pieces.boxes.T
     # the threshold may leave the outermost pixels of a sliver of table out (its window is replicated past the
-    # frame): a piece lying along the side within edge_gap of it hugs it too (MNIST "photo of a sheet on a
-    # table", first 3,000: 98.8 % -> 99.1 %; the development photos read the same)
+    # frame): a piece lying along the side within edge_gap of it hugs it too
     near = max(1, min(round(cfg.edge_gap * max(labels.shape)), min(labels.shape)))  # a long strip: within it
     bands = (labels[:near].T, labels[-near:].T, labels[:, :near], labels[:, -near:])  # top, bottom, left, right
     on_band = pieces.on_border if near == 1 else _on_bands(bands, pieces.count)
