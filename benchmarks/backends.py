@@ -286,12 +286,12 @@ def torch_baseline_module(ctx: Context, model: str = "cnn"):
         if explicit:
             raise BackendUnavailable(message)
         rejected.append(message)
-    from digitkit.benchmarks.onnx_to_torch import UnsupportedGraph, torch_from_onnx
+    from digitkit.benchmarks.torch_baseline import NoArchitecture, torch_from_onnx
 
     try:
         module = torch_from_onnx(onnx_path)
-    except UnsupportedGraph as exc:
-        raise BackendUnavailable(f"no checkpoint, and the ONNX graph cannot be rebuilt in torch: {exc}") from None
+    except NoArchitecture as exc:
+        raise BackendUnavailable(f"no checkpoint, and the network cannot be rebuilt: {exc}") from None
     import torch
 
     with torch.inference_mode():
@@ -300,7 +300,7 @@ def torch_baseline_module(ctx: Context, model: str = "cnn"):
         raise BackendUnavailable(
             f"the rebuilt torch model does not match the ONNX model (max logit difference {diff:.3g})"
         )
-    note = f"rebuilt from {onnx_path.name}'s weights (BatchNorm folded, as exported)"
+    note = f"train.model's network with {onnx_path.name}'s recorded architecture and weights"
     return module, note + ("; " + "; ".join(rejected) if rejected else "")
 
 

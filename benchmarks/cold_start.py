@@ -69,7 +69,7 @@ def _child(kind: str, model: str, height: int, width: int) -> dict:
         import numpy as np
         import torch
 
-        import digitkit.benchmarks.onnx_to_torch  # noqa: F401  (classes of a rebuilt module, for unpickling)
+        import digitkit.train.model  # noqa: F401  (the classes of the pickled module)
 
         t1 = time.perf_counter()
         module = torch.load(model, weights_only=False).eval()

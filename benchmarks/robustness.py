@@ -283,7 +283,7 @@ def _torch_model(checkpoint: Path | None, onnx_path: Path):
             from digitkit.train.checkpoint import model_from_checkpoint
 
             return model_from_checkpoint(checkpoint)[0].eval()
-        from digitkit.benchmarks.onnx_to_torch import torch_from_onnx
+        from digitkit.benchmarks.torch_baseline import torch_from_onnx
 
         return torch_from_onnx(str(onnx_path)).eval()
     except Exception as exc:  # the baseline is optional: say why it is missing

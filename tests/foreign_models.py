@@ -30,7 +30,7 @@ def foreign_model(path: Path, *, batch_one: bool = False, pixels_0_255: bool = F
     inner = graph.input[0].name
     raw = inner + "_raw"
     # raw pixels -> raw / (scale · std) − mean / std, the shipped network's input, as a 1×1 convolution (an
-    # operator every runtime and benchmarks.onnx_to_torch cover)
+    # operator every runtime covers)
     scale = 255.0 if pixels_0_255 else 1.0
     weight = np.full((1, 1, 1, 1), 1.0 / (scale * spec.std), np.float32)
     bias = np.full(1, -spec.mean / spec.std, np.float32)

@@ -19,8 +19,8 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the leg
 torch = pytest.importorskip("torch", reason="the PyTorch baseline and the test model need the train extra")
 
 
-def _export(model: torch.nn.Module, path) -> None:
-    """A digitkit-style ONNX file: dynamic batch, MNIST normalisation in the metadata."""
+def _export(model: torch.nn.Module, path, arch: str = "cnn") -> None:
+    """A digitkit-style ONNX file: dynamic batch, MNIST normalisation and the architecture in the metadata."""
     import onnx
 
     from digitkit.runtime.model_spec import ModelSpec
@@ -36,7 +36,12 @@ def _export(model: torch.nn.Module, path) -> None:
         dynamo=False,
     )
     proto = onnx.load(str(path))
-    onnx.helper.set_model_props(proto, ModelSpec(mean=0.1307, std=0.3081).to_metadata())
+    from digitkit.train.config import TrainConfig
+
+    config = json.dumps(TrainConfig(arch=arch, widths=(8, 16, 16), epochs=1).to_dict())
+    onnx.helper.set_model_props(
+        proto, {**ModelSpec(mean=0.1307, std=0.3081).to_metadata(), "digitkit.train_config": config}
+    )
     onnx.save(proto, str(path))
 
 
@@ -67,7 +72,7 @@ def small_model(tmp_path_factory):
     model = _checkpoint(folder / "checkpoint.pt", seed=0)
     fp32 = folder / "digitkit-cnn.onnx"
     _export(model, fp32)
-    _export(_checkpoint(folder / "tiny.pt", seed=0, arch="separable"), folder / "digitkit-tiny.onnx")
+    _export(_checkpoint(folder / "tiny.pt", seed=0, arch="separable"), folder / "digitkit-tiny.onnx", "separable")
 
     class Digits(CalibrationDataReader):
         def __init__(self):
@@ -220,16 +225,28 @@ def test_without_the_train_extra_the_runtime_backends_still_run(monkeypatch, sma
     assert rows and all(r["speedup_vs_eager"] is None for r in rows), "no baseline, no made-up ratio"
 
 
-def test_baseline_without_checkpoint_is_rebuilt_from_the_onnx_weights(tmp_path):
-    """A third-party-style model: no checkpoint, batch 1 only; the eager baseline is rebuilt from its weights."""
+def test_baseline_without_checkpoint_is_rebuilt_from_the_recorded_architecture(small_model, tmp_path, monkeypatch):
+    """No checkpoint: the eager baseline is train.model's network with the file's architecture and weights."""
+    monkeypatch.chdir(tmp_path)  # no runs/full/checkpoint.pt to find
+    out = tmp_path / "ours"
+    argv = ["bench", "--quick", "--model", str(small_model / "digitkit-cnn.onnx"), "--backends", BASELINE]
+    assert main([*argv, "--no-cold-start", "--no-pipeline", "--no-plots", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    eager = {e["backend"]: e for e in results["backends"] if e["model"] == "cnn"}[BASELINE]
+    assert eager["status"] == "ran" and "recorded architecture" in eager["note"]
+    assert eager["max_abs_logit_diff"] < 1e-3
+
+
+def test_a_third_party_model_has_no_eager_baseline_and_says_why(tmp_path, monkeypatch):
+    """A model digitkit did not train (no recorded architecture, batch 1 only): the baseline is skipped."""
+    monkeypatch.chdir(tmp_path)
     out = tmp_path / "foreign"
     model = foreign_model(tmp_path / "foreign.onnx", batch_one=True)
     argv = ["bench", "--quick", "--model", str(model), "--backends", f"onnxruntime-cpu-fp32,{BASELINE}"]
     assert main([*argv, "--no-cold-start", "--no-pipeline", "--no-plots", "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
     eager = {e["backend"]: e for e in results["backends"] if e["model"] == "cnn"}[BASELINE]
-    assert eager["status"] == "ran" and "rebuilt from" in eager["note"]
-    assert eager["max_abs_logit_diff"] < 1e-3
+    assert eager["status"] == "skipped" and "records no digitkit architecture" in eager["reason"]
     assert {r["batch"] for r in results["latency"]} == {1}, "a batch-1 model is measured at batch 1 only"
 
 
@@ -261,26 +278,31 @@ def test_bad_options_get_one_line_errors(small_model, tmp_path, capsys):
     assert "unknown backend" in err and "onnxruntime-cpu-fp32" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("foreign", [False, True], ids=["shipped", "foreign"])
-def test_rebuilt_torch_module_matches_onnxruntime(tmp_path, foreign):
-    """The shipped CNN, and a third-party-style file (normalisation in the graph, batch 1, pixels 0..255)."""
+@pytest.mark.parametrize("name", ["cnn", "tiny"])
+def test_rebuilt_torch_module_matches_onnxruntime(name):
+    """The eager baseline without a checkpoint: train.model's network with the file's architecture and weights."""
     import onnxruntime
 
     from digitkit.benchmarks.inputs import digit_batch
-    from digitkit.benchmarks.onnx_to_torch import torch_from_onnx
+    from digitkit.benchmarks.torch_baseline import torch_from_onnx
     from digitkit.runtime.recognizer import shipped_model_path
 
-    path = shipped_model_path("cnn", "fp32")
-    if foreign:
-        path = foreign_model(tmp_path / "foreign.onnx", batch_one=True, pixels_0_255=True)
+    path = shipped_model_path(name, "fp32")
     module = torch_from_onnx(path)
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
-    for image in digit_batch(5, seed=2)[0]:
-        x = image[None, None].astype(np.float32) * (255 if foreign else 1)
-        with torch.inference_mode():
-            ours = module(torch.from_numpy(x)).numpy()
-        np.testing.assert_allclose(ours, session.run(None, {name: x})[0], atol=1e-3)
+    x = (digit_batch(5, seed=2)[0][:, None].astype(np.float32) - 0.1307) / 0.3081
+    with torch.inference_mode():
+        ours = module(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(ours, session.run(None, {session.get_inputs()[0].name: x})[0], atol=1e-3)
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in module.modules()) > 0  # the trained network's layers
+
+
+def test_a_file_without_a_recorded_architecture_is_refused_with_the_reason(tmp_path):
+    from digitkit.benchmarks.torch_baseline import NoArchitecture, torch_from_onnx
+
+    path = foreign_model(tmp_path / "foreign.onnx", batch_one=True, pixels_0_255=True)
+    with pytest.raises(NoArchitecture, match="records no digitkit architecture"):
+        torch_from_onnx(path)
 
 
 def test_shipped_models_are_found_with_sizes_and_accuracy():
