@@ -46,7 +46,8 @@ def video_frames(path: str, limit: int) -> tuple[list[np.ndarray], list[float]]:
     capture = cv2.VideoCapture(path)
     if not capture.isOpened():
         raise SystemExit(f"cannot open {path}")
-    frames, decode = [], []
+    frames: list[np.ndarray] = []
+    decode: list[float] = []
     while len(frames) < limit:
         start = time.perf_counter()
         ok, frame = capture.read()

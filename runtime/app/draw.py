@@ -82,11 +82,11 @@ class DrawSession:
 
     def stroke(self, points: Iterable[tuple[float, float]]) -> None:
         """A whole stroke at once (headless mode, tests)."""
-        points = [(int(round(x)), int(round(y))) for x, y in points]
-        if not points:
+        pixels = [(int(round(x)), int(round(y))) for x, y in points]
+        if not pixels:
             return
-        self.canvas.begin(*points[0])
-        for point in points[1:]:
+        self.canvas.begin(*pixels[0])
+        for point in pixels[1:]:
             self.canvas.extend(*point)
         self.end_stroke()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
+from typing import cast
 
 from digitkit.runtime.errors import EXIT_FAILURE, DigitkitError
 
@@ -35,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     )
     models = ModelSwitch(factory, args.precision)
     log_target = args.log if args.log is not None else ("-" if args.headless else None)
+    session: DrawSession | StreamSession  # drawing, or a stream of frames
     with EventLog(log_target) as log:
         if frames is None:
             width, height = args.canvas_size
@@ -76,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         if missing:  # a video cut midway: what was read is logged, but the run is not complete; one line says both
             print(
                 f"digitkit app: error: {spec.name}: {session.totals.summary()}, then {missing} of its "
-                f"{source.frame_count} frames could not be read (the file is cut or damaged)",
+                f"{cast(sources.VideoFrames, source).frame_count} frames could not be read (the file is cut or damaged)",
                 file=sys.stderr,
             )
             return EXIT_FAILURE

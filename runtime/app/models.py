@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from digitkit.runtime.errors import DigitkitError
 from digitkit.runtime.recognizer import PRECISIONS  # the [m] key switches between exactly these two
@@ -49,7 +50,7 @@ def recognizer_factory(
     def make(precision: str) -> object:
         from digitkit.runtime.recognizer import Recognizer
 
-        options: dict[str, object] = {"precision": precision, "provider": provider, "threads": threads}
+        options: dict[str, Any] = {"precision": precision, "provider": provider, "threads": threads}
         if min_confidence is not None:
             options["min_confidence"] = min_confidence
         return Recognizer(model_for(model, precision), **options)

@@ -113,7 +113,7 @@ def draw_insets(
     for i, digit in enumerate(digits):
         cx = x + (i % per_row) * (size + gap)
         cy = y + (i // per_row) * (size + 22 + gap)
-        tile = np.clip(digit.mnist * 255.0, 0, 255).astype(np.uint8)
+        tile: np.ndarray = np.clip(digit.mnist * 255.0, 0, 255).astype(np.uint8)
         tile = cv2.resize(tile, (size, size), interpolation=cv2.INTER_NEAREST)
         image[cy : cy + size, cx : cx + size] = as_bgr(tile)
         color = SURE if digit.sure else UNSURE

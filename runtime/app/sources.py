@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -99,6 +100,18 @@ def _image_frames(path: str) -> Iterator[Frame]:
 
 
 # -- OpenCV captures -----------------------------------------------------------------------------
+class Capture(Protocol):
+    """What the sources use of a ``cv2.VideoCapture`` (tests pass stand-ins)."""
+
+    def isOpened(self) -> bool: ...
+
+    def get(self, prop: int, /) -> float: ...
+
+    def read(self) -> tuple[bool, Any]: ...
+
+    def release(self) -> None: ...
+
+
 @contextlib.contextmanager
 def _quiet_opencv() -> Iterator[None]:
     """Silence OpenCV's own warnings while probing a device or file (we report the problem ourselves)."""
@@ -123,7 +136,7 @@ class VideoFrames:
 
     MAX_BAD_IN_A_ROW = 5
 
-    def __init__(self, path: str, capture_factory: Callable[[str], object] | None = None):
+    def __init__(self, path: str, capture_factory: Callable[[str], Capture] | None = None):
         self.path = path
         # FFmpeg prints its own lines for a damaged file ("[mjpeg @ 0x...] overread 8"); we report missing
         # frames ourselves, in one line. Read once, when OpenCV first starts FFmpeg; a user's setting wins.
@@ -154,6 +167,7 @@ class VideoFrames:
         return self
 
     def __next__(self) -> Frame:
+        image: np.ndarray | None
         if self._first is not None:
             image, self._first = self._first, None
             self.index = 1
@@ -197,7 +211,7 @@ class CameraFrames:
         *,
         give_up_after: float | None = 10.0,
         retry_every: float = 1.0,
-        capture_factory: Callable[[int], object] | None = None,
+        capture_factory: Callable[[int], Capture] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ):

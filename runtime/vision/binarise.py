@@ -107,8 +107,8 @@ def binarise(
     # where it is): along a hard shadow's or a table's edge, the window's mean (half of it on the dark side) leaves
     # a band of the bright side standing out; the opening's paper there is that side's own level
     side = cfg.step_windows * window
-    paper = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((side, side), np.uint8), borderType=cv2.BORDER_REPLICATE)
-    mask &= (cv2.subtract(ink, paper) > offset + cfg.opening_bias * noise).view(np.uint8)
+    paper_map = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((side, side), np.uint8), borderType=cv2.BORDER_REPLICATE)
+    mask &= (cv2.subtract(ink, paper_map) > offset + cfg.opening_bias * noise).view(np.uint8)
     return Binarised(ink, mask, scale, window, offset, bool(dark_ink), noise, tight_crop)
 
 

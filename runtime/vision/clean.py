@@ -12,6 +12,8 @@ every digit a speck.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from digitkit.runtime.vision.binarise import Binarised
@@ -33,7 +35,7 @@ def writing_height(binarised: Binarised, pieces: Pieces, one_digit: bool = False
     height, width = binarised.mask.shape
     speck = max(cfg.speck_min, cfg.speck_share * max(height, width))
     sides = np.array([width, width, height, height])[:, None]  # top, bottom, left, right
-    along = (pieces.on_border > cfg.edge_run * sides).any(axis=0)
+    along = cast(np.ndarray, (pieces.on_border > cfg.edge_run * sides).any(axis=0))
     boxes, ink = [], []
     for i in range(1, pieces.count):
         x, y, w, h = (int(v) for v in pieces.boxes[i])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import cast
 
 import cv2
 import numpy as np
@@ -109,7 +110,9 @@ def stand_out(binarised: Binarised, pieces: Pieces, index: int) -> StandOut:
     x, y, w, h = (int(v) for v in pieces.boxes[index])
     if binarised.flat:  # every pixel beside a piece is the paper, exactly: nothing around it stands out
         box = pieces.labels[y : y + h, x : x + w] == index
-        return StandOut(0.0, quantiles(binarised.ink[y : y + h, x : x + w][box], (0.9,))[0] - float(binarised.paper))
+        return StandOut(
+            0.0, quantiles(binarised.ink[y : y + h, x : x + w][box], (0.9,))[0] - float(cast(int, binarised.paper))
+        )
     gap = max(3, binarised.window // 6)
     halo = max(gap // 2, round(cfg.halo * binarised.scale))  # an enlarged picture's edges are blurred wider
     gap = max(gap, 2 * halo)

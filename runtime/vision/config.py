@@ -32,7 +32,7 @@ class VisionConfig:
     stroke_max_share: float = 0.15  # ... and nothing else on it wider than this share of its shorter side ...
     bold_stroke: float = 3.0  # ... or, dark ink clear of the border, than 1/this of its box (MNIST enlarged 10×)
     digit_work_side: int = 64  # a canvas digit over 2× this is found at half size (the app's 280-px drawings)
-    step_windows: float = 3  # the paper-level opening's width in windows: wider than any kept stroke
+    step_windows: int = 3  # the paper-level opening's width in windows: wider than any kept stroke
     opening_bias: float = 3.0  # noise levels the opening sits under the paper's median (Gaussian grain: 2.9-3.3)
     min_offset: int = 10  # ink stands this many grey levels above its window's mean ...
     noise_factor: float = 4.0  # ... and this many times the picture's noise (dim photos)

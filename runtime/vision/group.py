@@ -11,6 +11,7 @@ swap digits.
 from __future__ import annotations
 
 from bisect import bisect_left
+from collections.abc import Sequence
 from itertools import accumulate
 
 import numpy as np
@@ -29,7 +30,7 @@ def union(boxes: list[Box]) -> Box:
     return x0, y0, x1 - x0, y1 - y0
 
 
-def typical_height(boxes: list[Box], weights: list[float] | None = None) -> float:
+def typical_height(boxes: list[Box], weights: Sequence[float] | None = None) -> float:
     """The height of a typical piece of writing: the median height, each box weighted by its ink.
 
     Weighted, because paper grain leaves many small specks and a page few digits:
@@ -38,7 +39,7 @@ def typical_height(boxes: list[Box], weights: list[float] | None = None) -> floa
     return weighted_median([b[3] for b in boxes], [1.0] * len(boxes) if weights is None else weights)
 
 
-def weighted_median(values: list[float], weights: list[float]) -> float:
+def weighted_median(values: list[float], weights: Sequence[float]) -> float:
     """The value at which the weights, summed in the values' order, reach half their total (0.0 for none).
 
     Plain Python: a picture has a few pieces to weigh, and numpy's calls cost more than the sums."""

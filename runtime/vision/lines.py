@@ -9,6 +9,7 @@ are kept (``Binarised.runs``) for ``underlines.py``, which judges them once the 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import cast
 
 import cv2
 import numpy as np
@@ -37,7 +38,7 @@ def without_printed_lines(binarised: Binarised, known: np.ndarray | None = None)
     shape = binarised.mask.shape
     if runs is not None:  # every long level run, thin or not: where underlines.py looks for underlines
         binarised = replace(binarised, runs=_in_picture(runs, shape, x0, y0))
-    inside = np.s_[y0:y1, x0:x1]  # all of the ink: the lines were looked for there (_line_shapes)
+    inside: tuple[slice, slice] = np.s_[y0:y1, x0:x1]  # all of the ink: the lines were looked for there (_line_shapes)
     if known is not None:  # an earlier pass's lines, anywhere in the picture
         found = known if found is None else _in_picture(found, shape, x0, y0) | known
         inside = np.s_[:, :]
@@ -48,7 +49,7 @@ def without_printed_lines(binarised: Binarised, known: np.ndarray | None = None)
     if not rest.any():
         return binarised  # nothing but lines: they are the writing (a 1, a 7 written with a ruler)
     if binarised.flat:
-        paper = float(binarised.paper)
+        paper = float(cast(int, binarised.paper))  # flat: paper is not None
     else:
         blank = binarised.mask == 0
         paper = percentile(binarised.ink[blank], 0.5, most=None) if blank.any() else 0.0
@@ -91,7 +92,7 @@ def _line_shapes(
     )
     if level_rows is None and upright_columns is None:
         return (y0, y1, x0, x1), None, None
-    upright = cv2.transpose(upright)  # its columns were worked on as rows
+    upright = cast(np.ndarray, cv2.transpose(upright))  # its columns were worked on as rows
     # a line along the picture's border is the edge of a sheet, left whole for clean's hugging test
     rim = rim_width(mask.shape)
     level[: max(0, rim - y0)], level[max(0, height - rim - y0) :] = 0, 0
@@ -103,10 +104,12 @@ def _line_shapes(
     thick = 2 + max(3, binarised.window // 6)  # the dilation above made every line 2 px thicker
     if level_rows is not None:
         band = slice(max(0, level_rows[0] - thick), level_rows[-1] + 1 + thick)
-        level[band] &= ~cv2.morphologyEx(level[band], cv2.MORPH_OPEN, np.ones((thick, 1), np.uint8))
+        level[band] &= ~cast(np.ndarray, cv2.morphologyEx(level[band], cv2.MORPH_OPEN, np.ones((thick, 1), np.uint8)))
     if upright_columns is not None:
         band = slice(max(0, upright_columns[0] - thick), upright_columns[-1] + 1 + thick)
-        upright[:, band] &= ~cv2.morphologyEx(upright[:, band], cv2.MORPH_OPEN, np.ones((1, thick), np.uint8))
+        upright[:, band] &= ~cast(
+            np.ndarray, cv2.morphologyEx(upright[:, band], cv2.MORPH_OPEN, np.ones((1, thick), np.uint8))
+        )
     found = level | upright
     return (y0, y1, x0, x1), (found if cv2.hasNonZero(found) else None), runs
 

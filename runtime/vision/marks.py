@@ -44,8 +44,8 @@ def find_marks(
             if text or _is_bar(boxes[i], median(b[3] for b in others)):
                 taken.add(i)
     for box, amount in small:
-        for index, row in enumerate(row_boxes):
-            text = _meaning(box, row, amount)
+        for index, boxes_in_row in enumerate(row_boxes):
+            text = _meaning(box, boxes_in_row, amount)
             if text:
                 marks.append(Mark(box, index, text))
                 break

@@ -37,7 +37,7 @@ def digit_region(
     """
     if floor is None:
         floor = active_config().paper_share
-    reach = cv2.dilate(own, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    reach: np.ndarray = cv2.dilate(own, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
     reach &= others ^ 1  # never over another piece's ink
     reach |= own
     paper_pixels = ink[(own | others) == 0]  # the box's paper: neither this digit's ink nor another's

@@ -14,10 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from statistics import median
-from typing import Any
+from typing import Any, cast
 
 import cv2
 import numpy as np
+from numpy.typing import ArrayLike
 
 from digitkit.runtime.images import load_picture
 from digitkit.runtime.vision import orient
@@ -33,7 +34,7 @@ from digitkit.runtime.vision.normalise import digit_region, fit_and_centre
 from digitkit.runtime.vision.split import Classify, Veto, split_touching
 from digitkit.runtime.vision.underlines import without_underlines
 
-Judge = Callable[[np.ndarray], np.ndarray]  # (N, 28, 28) -> (N,) confidence that each is the digit it reads as
+Judge = Callable[[np.ndarray], ArrayLike]  # (N, 28, 28) -> (N,) confidence that each is the digit it reads as
 
 
 @dataclass(frozen=True)
@@ -264,16 +265,16 @@ def _the_digit(groups: list[list[int]], boxes: list[Box], pieces: Pieces) -> tup
     for group, (gx, gy, gw, gh) in zip(groups, boxes, strict=True):
         if gx < x + w + reach and gx + gw > x - reach and gy < y + h + reach and gy + gh > y - reach:
             ids += group
-    return [ids], [union([tuple(int(v) for v in pieces.boxes[i]) for i in ids])]
+    return [ids], [union(cast(list[Box], [tuple(int(v) for v in pieces.boxes[i]) for i in ids]))]
 
 
 def _grouped(binarised: Binarised, pieces: Pieces) -> tuple[list[list[int]], list[Box], list[float], list[float]]:
     """Pieces cleaned and grouped: (groups of piece ids, their boxes, their ink, their ink's level)."""
     levels = writing_pieces(binarised, pieces)
     keep = list(levels)
-    boxes = [tuple(int(v) for v in pieces.boxes[i]) for i in keep]
+    boxes = cast(list[Box], [tuple(int(v) for v in pieces.boxes[i]) for i in keep])
     groups = [[keep[k] for k in group] for group in group_pieces(boxes, [int(pieces.area[i]) for i in keep])]
-    group_boxes = [union([tuple(int(v) for v in pieces.boxes[i]) for i in group]) for group in groups]
+    group_boxes = [union(cast(list[Box], [tuple(int(v) for v in pieces.boxes[i]) for i in group])) for group in groups]
     ink = [float(pieces.area[g].sum()) for g in groups]
     group_levels = [max(levels[i] for i in group) for group in groups]
     return groups, group_boxes, ink, group_levels

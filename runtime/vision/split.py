@@ -65,9 +65,9 @@ def _split(region, start, end, row_height, classify, veto, budget) -> list[tuple
     if float(parts[best]) < cfg.sure or float(parts[best]) <= whole_confidence:
         return [(start, end)]
     cut = start + spans[best]
-    left = _split(region, start, cut, row_height, classify, veto, budget // 2)
-    right = _split(region, cut, end, row_height, classify, veto, budget - len(left))
-    return left + right
+    left_spans = _split(region, start, cut, row_height, classify, veto, budget // 2)
+    right_spans = _split(region, cut, end, row_height, classify, veto, budget - len(left_spans))
+    return left_spans + right_spans
 
 
 def _candidate_cuts(region: np.ndarray) -> list[int]:
