@@ -93,6 +93,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="read the picture as it stands (EXIF applied); default: when the reading is weak, also try it turned",
     )
+    p.add_argument(
+        "--stages",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="also write each stage's picture (ink, pieces, candidates, rows, the 28x28s) to DIR, one picture only",
+    )
     _model_options(p)
     p.set_defaults(handler=_read)
 
@@ -227,11 +234,19 @@ def _read(args: argparse.Namespace) -> int:
             raise UsageError("--annotate takes one picture (it writes one annotated file)")
         if str(args.images[0]) != "-" and same_file(args.annotate, args.images[0]):
             raise UsageError(f"--annotate {shown(args.annotate)}: is the picture being read; write another file")
+    if args.stages is not None:
+        if len(args.images) > 1:
+            raise UsageError("--stages takes one picture (it writes that picture's stages)")
+        if args.stages.exists() and not args.stages.is_dir():
+            raise UsageError(f"--stages {shown(args.stages)}: is a file; name a folder")
     recognizer = _recognizer(args)
 
     def answer(path: Path) -> dict:
         picture = load_picture(path)  # once: stdin (-) cannot be read twice for --annotate
-        reading = read_number(picture, recognizer, orient=not args.upright)
+        if args.stages is None:
+            reading = read_number(picture, recognizer, orient=not args.upright)
+        else:
+            reading = _read_with_stages(picture, recognizer, not args.upright, args.stages)
         if reading.turned:
             print(
                 f"{shown(path)}: read turned {reading.turned}° clockwise (--upright reads it as it stands)",
@@ -256,6 +271,23 @@ def _read(args: argparse.Namespace) -> int:
         document = results[0] if len(results) == 1 else {"results": results}
         print(json.dumps(document, allow_nan=False))
     return status
+
+
+def _read_with_stages(picture, recognizer, orient: bool, folder: Path):
+    """read_number, writing each stage's picture to ``folder`` (numbered PNGs, each written whole)."""
+    from digitkit.runtime.errors import DigitkitError
+    from digitkit.runtime.files import atomic_write_bytes
+    from digitkit.runtime.reading import read_number
+    from digitkit.runtime.vision import stages
+
+    with stages.recording() as log:
+        reading = read_number(picture, recognizer, orient=orient)
+    try:
+        written = stages.write_stages(log, folder, atomic_write_bytes)
+    except OSError as exc:
+        raise DigitkitError(f"{shown(folder)}: cannot write the stages ({exc.strerror or exc})") from None
+    print(f"{len(written)} stage pictures in {shown(folder)}", file=sys.stderr)
+    return reading
 
 
 def _write_annotation(image, reading, out: Path) -> None:

@@ -79,3 +79,30 @@ def test_read_prints_the_number(pictures):
     assert out.stdout.strip() == "".join(map(str, labels))
     doc = json.loads(_digitkit("read", str(folder / "number.png"), "--json", "--min-confidence", "0").stdout)
     assert doc["text"] == "".join(map(str, labels)) and len(doc["digits"]) == 3 and len(doc["digits"][0]["box"]) == 4
+
+
+def test_read_stages_writes_each_stage_picture(pictures, tmp_path):
+    """--stages DIR: the picture at each stage, numbered in order, and the 28×28s the model saw, one per digit."""
+    folder, _, labels = pictures
+    stages = tmp_path / "stages"
+    out = _digitkit("read", str(folder / "number.png"), "--min-confidence", "0", "--stages", str(stages))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "".join(map(str, labels)), "the reading is the one without --stages"
+    names = sorted(p.name for p in stages.iterdir())
+    assert names[0] == "01-grey.png" and names[-1].endswith("-digits.png")
+    assert {"ink", "pieces", "candidates", "rows"} <= {n.split("-", 1)[1][:-4] for n in names}
+    grey = cv2.imread(str(stages / "01-grey.png"), cv2.IMREAD_UNCHANGED)
+    assert grey.shape == (140, 400)
+    digits = cv2.imread(str(stages / names[-1]), cv2.IMREAD_UNCHANGED)
+    assert digits.shape[1] == 3 * digits.shape[0], "three 28×28 tiles side by side"
+    assert f"{len(names)} stage pictures" in out.stderr
+
+
+def test_read_stages_refuses_what_it_cannot_write(pictures, tmp_path):
+    folder, paths, _ = pictures
+    a_file = tmp_path / "file.png"
+    a_file.write_bytes(b"x")
+    out = _digitkit("read", str(folder / "number.png"), "--stages", str(a_file))
+    assert out.returncode != 0 and "is a file; name a folder" in out.stderr and "Traceback" not in out.stderr
+    out = _digitkit("read", str(paths[0]), str(paths[1]), "--stages", str(tmp_path / "s"))
+    assert out.returncode != 0 and "--stages takes one picture" in out.stderr

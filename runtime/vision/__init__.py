@@ -11,9 +11,9 @@
     normalise  normalise.py  each digit as MNIST was made: 20×20 box, centre of mass in 28×28
     orient     orient.py     a sideways page: try the other orientations when the reading is weak
 
-``pipeline.py`` runs them. One digit (``to_mnist``, ``Recognizer.predict``) and many
-(``read_number``, the app's frames) go through the same stages: a single-digit
-picture is a page with one digit.
+``pipeline.py`` runs them, under the tuning numbers of ``config.VisionConfig``; ``stages.py`` draws what
+each made (``digitkit read --stages DIR``). One digit (``to_mnist``) and many (``read_number``, the app's
+frames) go through the same stages: a single-digit picture is a page with one digit.
 """
 
 from digitkit.runtime.vision.config import VisionConfig

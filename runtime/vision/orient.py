@@ -15,6 +15,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
+from digitkit.runtime.vision import stages
 from digitkit.runtime.vision.config import active_config
 
 
@@ -42,10 +43,12 @@ def most_confident(grey: np.ndarray, upright, read: Callable, judge: Callable):
         return upright
     threshold = best_strength + cfg.margin
     for degrees in cfg.turns:
+        stages.section(f"turned-{degrees}-")
         page = read(turn(grey, degrees))
         if len(page.digits) < cfg.turned_per_row * len(page.rows):
             continue
         score = strength(page, judge)
         if score >= cfg.weak and score > threshold and score > best_strength:
             best, best_strength = replace(page, turned=degrees), score
+    stages.section("")
     return best

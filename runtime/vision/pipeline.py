@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from digitkit.runtime.images import load_picture
-from digitkit.runtime.vision import orient
+from digitkit.runtime.vision import orient, stages
 from digitkit.runtime.vision.binarise import Binarised, binarise, to_grey, window_for
 from digitkit.runtime.vision.clean import odd_sizes, writing_height, writing_pieces
 from digitkit.runtime.vision.components import Pieces, find_pieces
@@ -120,6 +120,7 @@ def _read(grey: np.ndarray, classify: Classify | None, veto: Veto | None, one_di
     every piece of writing near it is part of it (a 5's flag that a page would read as a separate dash)."""
     if min(grey.shape[:2]) < active_config().min_picture_side:
         return Page([])
+    stages.record("grey", lambda: grey)
     found = _candidates(grey, one_digit, coarse=one_digit)
     if found.binarised.coarse and not _large_digit(found):
         # what spread the ink over the canvas was no large digit (dust: at half size its dots run together)
@@ -132,6 +133,7 @@ def _candidates(grey: np.ndarray, one_digit: bool, coarse: bool) -> _Candidates:
     group -> candidates of a digit's size. ``coarse``: a large digit on flat paper may be found on a half-size
     copy (``_binarised``)."""
     binarised = _binarised(grey, one_digit and coarse)
+    stages.record("ink-half-size" if binarised.coarse else "ink", lambda: stages.ink_picture(binarised.mask))
     binarised, pieces = without_underlines(*without_frames(binarised, find_pieces(binarised)))
     # large writing: its strokes may be wider than the first window could see whole (flat paper used none)
     wider = None
@@ -141,9 +143,12 @@ def _candidates(grey: np.ndarray, one_digit: bool, coarse: bool) -> _Candidates:
         wide = binarise(grey, binarised.dark_ink, wider, binarised.noise)
         # the narrower first window sees thin printed lines best: where it found none, there are none
         binarised = wide if binarised.printed is None else without_printed_lines(wide, binarised.printed)
+        stages.record("ink-wider-window", lambda: stages.ink_picture(binarised.mask))
         binarised, pieces = without_underlines(*without_frames(binarised, find_pieces(binarised)))
+    stages.record("pieces", lambda: stages.pieces_picture(pieces.labels))
     groups, boxes, ink, levels = _grouped(binarised, pieces)
     odd = odd_sizes(boxes, ink, levels, one_digit)
+    stages.record("candidates", lambda: stages.candidates_picture(binarised.ink, boxes, odd))
     found = _Candidates(
         binarised,
         pieces,
@@ -209,6 +214,8 @@ def _digits(
         for m in marks
         if m.row in out_row
     ]
+    stages.record("rows", lambda: stages.reading_picture(grey, out, picture_marks))
+    stages.record("digits", lambda: stages.digits_picture([d.mnist for row in out for d in row]))
     return Page(out, beside=found.beside if out else 0, marks=picture_marks)
 
 
