@@ -5,9 +5,8 @@ same class runs digitkit's shipped models and third-party MNIST models,
 including ones exported for batch 1 only (we loop). Pictures go through
 ``vision.to_mnist``, the one picture -> model-input path.
 
-Over 400 lines on purpose: the session options, provider choice, model-file checks and the
-digit-or-not decision (classifier × guard) are one object's invariants; the parts that stand alone
-(``model_spec``, ``files``, ``cores``) are their own modules already.
+The model-file checks and the digit-or-not decision (classifier × guard) live here; sessions and
+execution providers in ``sessions``, the metadata in ``model_spec``.
 """
 
 from __future__ import annotations
@@ -15,8 +14,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +22,12 @@ import numpy as np
 
 from digitkit.runtime.errors import DigitkitError, MissingExtraError
 from digitkit.runtime.model_spec import PREFIX, ModelSpec
+from digitkit.runtime.sessions import (  # noqa: F401  (ModelError, ProviderError: re-exported)
+    ModelError,
+    ProviderError,
+    open_session,
+    run_in_blocks,
+)
 
 log = logging.getLogger("digitkit.runtime")
 
@@ -52,36 +55,12 @@ PAGE_GUARD_SURE = 0.05
 # none (letters of nondigits.letter: 88 % read as digits with the veto alone, 12 % with this rule).
 PAGE_VOUCHES = 0.5
 
-PROVIDER_NAMES = {
-    "cpu": "CPUExecutionProvider",
-    "cuda": "CUDAExecutionProvider",
-    "tensorrt": "TensorrtExecutionProvider",
-    "rocm": "ROCMExecutionProvider",
-    "migraphx": "MIGraphXExecutionProvider",
-    "openvino": "OpenVINOExecutionProvider",
-    "dml": "DmlExecutionProvider",
-    "directml": "DmlExecutionProvider",
-    "coreml": "CoreMLExecutionProvider",
-    "xnnpack": "XnnpackExecutionProvider",
-    "qnn": "QNNExecutionProvider",
-    "azure": "AzureExecutionProvider",
-}
-AUTO_ORDER = ("cuda", "cpu")  # tried in this order by provider="auto"
-
 # vision.SIZE, kept here so that the model-only path (classify_mnist) never imports vision, and with it OpenCV:
 # a device that feeds 28×28 arrays needs only numpy and onnxruntime (docs/edge.md).
 MNIST_SIDE = 28
 # a model input larger than this a side is no digit classifier (a 30000x30000 input_shape would take minutes and GBs
 # per digit)
 MAX_INPUT_SIDE = 1024
-
-
-class ModelError(DigitkitError):
-    """A model file that is missing, not ONNX, or not shaped like a digit classifier."""
-
-
-class ProviderError(DigitkitError):
-    """An execution provider that was asked for and cannot be used."""
 
 
 @dataclass
@@ -168,7 +147,7 @@ class Recognizer:
             threads = cap_threads(threads)
         self.threads = threads
         self.min_confidence = float(min_confidence)
-        self._session, self.provider, self.provider_reason = _open_session(self.model_path, provider, threads)
+        self._session, self.provider, self.provider_reason = open_session(self.model_path, provider, threads)
         self.spec = _read_spec(self._session, self.model_path)
         columns = self.spec.digit_columns()
         self._digit_columns = None if columns == list(range(10)) else columns  # None: already in digit order
@@ -182,7 +161,7 @@ class Recognizer:
         self.guard_path = _resolve_guard(guard)
         self._guard = None
         if self.guard_path is not None:
-            self._guard, _, _ = _open_session(self.guard_path, self.provider, threads, quiet=True)
+            self._guard, _, _ = open_session(self.guard_path, self.provider, threads, quiet=True)
             self._guard_input = self._guard.get_inputs()[0].name
 
     def __repr__(self) -> str:
@@ -332,12 +311,12 @@ class Recognizer:
             raise ModelError(f"{self.model_path}: failed to run ({message})") from None
 
     def _run(self, session, feed: str, outputs: list[str] | None, tensor: np.ndarray) -> np.ndarray:
-        """One session's first output on ``tensor``; on the CUDA provider in blocks of one shape (_in_blocks)."""
+        """One session's first output on ``tensor``; on the CUDA provider in blocks of one shape (run_in_blocks)."""
 
         def run(part: np.ndarray) -> np.ndarray:
             return session.run(outputs, {feed: part})[0]
 
-        return _in_blocks(run, tensor) if self.provider == "cuda" else run(tensor)
+        return run_in_blocks(run, tensor) if self.provider == "cuda" else run(tensor)
 
     def model_input(self, batch: np.ndarray) -> np.ndarray:
         """(N, 28, 28) [0, 1] white-on-black digits -> the tensor the model's metadata asks for, in one multiply-add."""
@@ -350,8 +329,6 @@ class Recognizer:
         x += self._offset
         x = x[:, None] if spec.layout == "NCHW" else x[..., None]
         return np.ascontiguousarray(x, dtype=np.float32)
-
-    _feed = model_input  # the old private name, until edge/logits.py calls scores() (it reads logits through it)
 
 
 def _vision():
@@ -413,17 +390,6 @@ def _softmax(scores: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return (exp / exp.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
-def _provider_name(provider: str) -> str:
-    return PROVIDER_NAMES.get(provider.lower(), provider)
-
-
-def _short_name(provider_name: str) -> str:
-    for short, full in PROVIDER_NAMES.items():
-        if full == provider_name:
-            return short
-    return provider_name
-
-
 def _resolve_guard(guard: bool | str | os.PathLike[str]) -> Path | None:
     """True: the shipped guard if there is one; False: none; a path: that file."""
     if guard is False or guard is None:
@@ -438,56 +404,6 @@ def _resolve_guard(guard: bool | str | os.PathLike[str]) -> Path | None:
     if not path.is_file():
         raise ModelError(f"{path}: no such guard model file")
     return path
-
-
-def _open_session(path: Path, provider: str, threads: int | None, quiet: bool = False):
-    """Create the session; ``auto`` walks AUTO_ORDER and keeps the first provider that really loads."""
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3  # errors only: a failed CUDA load is reported through our log instead
-    if threads is not None:
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-    available = ort.get_available_providers()
-    if provider == "auto":
-        candidates = [_provider_name(p) for p in AUTO_ORDER]
-    else:
-        name = _provider_name(provider)
-        if name not in available:
-            raise ProviderError(
-                f"execution provider {provider!r} is not available in this onnxruntime build "
-                f"(available: {', '.join(_short_name(p) for p in available)})"
-            )
-        candidates = [name]
-    reasons = []
-    for name in candidates:
-        if name not in available:
-            reasons.append(f"{_short_name(name)}: not in this onnxruntime build")
-            continue
-        chain = [name] if name == "CPUExecutionProvider" else [name, "CPUExecutionProvider"]
-        session = _create(ort, path, options, chain)
-        if session.get_providers()[0] != name:
-            reasons.append(f"{_short_name(name)}: failed to initialise (driver or library missing)")
-            continue
-        reason = "requested" if provider != "auto" else "first that works in order " + " → ".join(AUTO_ORDER)
-        if reasons:
-            reason += " (" + "; ".join(reasons) + ")"
-        if not quiet:
-            log.info("%s runs on %s: %s", path.name, _short_name(name), reason)
-        return session, _short_name(name), reason
-    raise ProviderError(f"no execution provider could run {path.name}: " + "; ".join(reasons))
-
-
-def _create(ort, path: Path, options, providers: list[str]):
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a provider that is not there is reported through our log instead
-            return ort.InferenceSession(str(path), sess_options=options, providers=providers)
-    except Exception as exc:  # onnxruntime raises its own exception types for a bad file
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"{path}: not a loadable ONNX model ({message})") from None
 
 
 def _check_shapes(session, spec: ModelSpec, path: Path) -> tuple[str, str, bool]:
@@ -513,24 +429,3 @@ def _check_shapes(session, spec: ModelSpec, path: Path) -> tuple[str, str, bool]
         raise ModelError(f"{path}: output shape {out_shape} has {classes} classes, expected {len(spec.labels)}")
     batch_one = isinstance(shape[0], int) and shape[0] == 1
     return inputs[0].name, outputs[0].name, batch_one
-
-
-# On the CUDA provider every call holds CUDA_BLOCK digits (blanks pad it; longer batches go in blocks of it):
-# onnxruntime's CUDA convolution keeps its cuDNN algorithm for the last input shape only, and searches again
-# (exhaustively, by default) whenever the batch size changes. A 40-digit page's calls (3, 5, 7 and 40 digits)
-# took 1.3 s against 59 ms on one CPU thread (NVIDIA H200, onnxruntime-gpu 1.31.1).
-CUDA_BLOCK = 64
-
-
-def _in_blocks(run: Callable[[np.ndarray], np.ndarray], tensor: np.ndarray) -> np.ndarray:
-    """``run`` on ``tensor`` in blocks of exactly CUDA_BLOCK rows, the last one padded with zeros."""
-    if len(tensor) == 0:
-        return run(tensor)
-    out = []
-    for start in range(0, len(tensor), CUDA_BLOCK):
-        part = tensor[start : start + CUDA_BLOCK]
-        rows = len(part)
-        if rows < CUDA_BLOCK:
-            part = np.concatenate([part, np.zeros((CUDA_BLOCK - rows, *part.shape[1:]), part.dtype)])
-        out.append(run(part)[:rows])
-    return np.concatenate(out)

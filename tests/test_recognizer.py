@@ -307,7 +307,7 @@ def test_scores_are_the_raw_model_outputs_behind_the_probabilities(foreign, test
 def test_cuda_calls_keep_one_batch_shape():
     """On the CUDA provider every model call holds CUDA_BLOCK digits: onnxruntime's CUDA convolution searches
     its cuDNN algorithm again at every new batch size (a page's calls took 1.3 s instead of 48 ms on an H200)."""
-    from digitkit.runtime.recognizer import CUDA_BLOCK, _in_blocks
+    from digitkit.runtime.sessions import CUDA_BLOCK, run_in_blocks
 
     shapes = []
 
@@ -317,7 +317,7 @@ def test_cuda_calls_keep_one_batch_shape():
 
     for n in (1, 3, CUDA_BLOCK, CUDA_BLOCK + 5, 3 * CUDA_BLOCK - 1):
         tensor = np.random.default_rng(n).random((n, 1, 28, 28)).astype(np.float32)
-        out = _in_blocks(run, tensor)
+        out = run_in_blocks(run, tensor)
         assert out.shape == (n, 1)
         np.testing.assert_allclose(out[:, 0], tensor.reshape(n, -1).sum(axis=1), rtol=1e-6)
     assert {s[0] for s in shapes} == {CUDA_BLOCK}
