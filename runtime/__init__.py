@@ -28,7 +28,6 @@ _EXPORTS = {
     "DEFAULT_MIN_CONFIDENCE": "recognizer",
     "read_number": "reading",
     "NumberReading": "reading",
-    "DigitReading": "reading",
     "ModelSpec": "model_spec",
     "DigitkitError": "errors",
 }

@@ -7,12 +7,10 @@ reads as ``?`` in the text, so a half-read number is never mistaken for a whole 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from typing import Any
 
-import numpy as np
-
-from digitkit.runtime.recognizer import PAGE_GUARD_SURE, PAGE_VOUCHES, Recognizer
+from digitkit.runtime.recognizer import PAGE_GUARD_SURE, PAGE_VOUCHES, Prediction, Recognizer
 from digitkit.runtime.vision import VisionConfig, find_rows
 
 UNSURE = "?"
@@ -24,19 +22,9 @@ WORD_SHARE, WORD_UNLIKE_SHARE = 0.5, 2 / 3
 
 
 @dataclass
-class DigitReading:
-    box: tuple[int, int, int, int]  # x, y, w, h in the (turned) picture's pixels
-    digit: int | None  # None when the model is not sure
-    confidence: float
-    probabilities: np.ndarray  # (10,)
-    row: int = 0  # which line of the picture (0: top)
-    mnist: np.ndarray | None = field(default=None, repr=False)  # the 28×28 the model saw
-
-
-@dataclass
 class NumberReading:
     text: str  # the digits in reading order, "?" for unsure ones, with decimal points and minus signs; rows by "\n"
-    digits: list[DigitReading]
+    digits: list[Prediction]  # in reading order, each with its box and row
     turned: int = 0  # degrees (clockwise) the picture was turned to be read; boxes are in the turned picture
 
     @property
@@ -79,9 +67,7 @@ def read_number(
     predictions = recognizer.predict_mnist([d.mnist for d in page.digits], rows=[d.row for d in page.digits])
     words = _word_rows(page.digits, predictions)
     digits = [
-        DigitReading(d.box, p.digit, p.confidence, p.probabilities, d.row, d.mnist)
-        for d, p in zip(page.digits, predictions, strict=True)
-        if d.row not in words
+        replace(p, box=d.box, row=d.row) for d, p in zip(page.digits, predictions, strict=True) if d.row not in words
     ]
     # digits and marks (a decimal point, a minus sign: vision/marks.py) of each row, left to right
     items = [(d.row, d.box[0], UNSURE if d.digit is None else str(d.digit)) for d in digits]

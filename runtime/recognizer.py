@@ -65,6 +65,9 @@ MAX_INPUT_SIDE = 1024
 
 @dataclass
 class Prediction:
+    """One digit read, the one record of the API, the CLI's --json, the app and the benchmarks: what it is (or
+    an honest no), how sure, the 28×28 the model saw and, read on a page or a frame, where it is."""
+
     digit: int | None  # None when status is not "ok"
     confidence: float  # top probability × digit_likeness, on a page × min(1, digit_likeness / PAGE_GUARD_SURE); 0: none
     probabilities: np.ndarray  # (10,) float32, sums to 1 (all zeros when no digit was found)
@@ -72,6 +75,18 @@ class Prediction:
     status: str  # "ok" | "no digit" | "not sure" (also for a picture of several digits: ``digits_beside``)
     digit_likeness: float = 1.0  # the guard's P(a digit at all), see ``confidence``; 0 when no digit was found
     digits_beside: int = 0  # predict: more digits seen beside this one (the picture holds a number: read it)
+    box: tuple[int, int, int, int] | None = None  # read_number, the app: x, y, w, h in the (turned) picture's pixels
+    row: int = 0  # read_number, the app: which line of writing (0: top)
+
+    @property
+    def sure(self) -> bool:
+        """The model is sure enough to answer (``digit`` is set)."""
+        return self.digit is not None
+
+    @property
+    def best(self) -> int:
+        """The most likely digit, sure or not (what the app shows for a digit it is not sure of)."""
+        return self.top(1)[0][0]
 
     def top(self, k: int = 3) -> list[tuple[int, float]]:
         """The k most likely digits with their probabilities, best first."""

@@ -8,8 +8,9 @@ from app_models import plumbing_model
 from app_strokes import number_strokes
 
 from digitkit.runtime.app.canvas import Canvas
-from digitkit.runtime.app.frames import BadFrameError, DigitResult, FrameResult, group_numbers, process_frame
+from digitkit.runtime.app.frames import BadFrameError, FrameResult, group_numbers, process_frame
 from digitkit.runtime.app.render import PANEL_WIDTH, DrawView, draw_screen, stream_screen
+from digitkit.runtime.recognizer import Prediction
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,7 @@ def test_an_unsure_digit_is_rejected_not_read(recognizer):
     page = drawn("8", origin=(100, 100), height=220)
     strict = process_frame(page, recognizer, min_confidence=1.01)
     assert strict.digits == [] and len(strict.rejected) == 1 and strict.numbers == []
-    assert [d.digit for d in strict.candidates] == [8]
+    assert [d.best for d in strict.candidates] == [8] and [d.digit for d in strict.candidates] == [None]
 
 
 @pytest.mark.parametrize(
@@ -82,8 +83,9 @@ def test_bad_frames_are_named_errors(recognizer, frame, problem):
         process_frame(frame, recognizer)
 
 
-def digit_at(x: int, digit: int = 1, y: int = 10, h: int = 40, w: int = 24) -> DigitResult:
-    return DigitResult((x, y, w, h), digit, 0.99, np.eye(10)[digit], np.zeros((28, 28), np.float32), True)
+def digit_at(x: int, digit: int = 1, y: int = 10, h: int = 40, w: int = 24) -> Prediction:
+    mnist = np.zeros((28, 28), np.float32)
+    return Prediction(digit, 0.99, np.eye(10, dtype=np.float32)[digit], mnist, "ok", box=(x, y, w, h))
 
 
 def test_group_numbers_splits_at_wide_gaps_and_rows():
@@ -116,7 +118,7 @@ def test_draw_screen_shows_canvas_panel_bars_and_inset(recognizer):
 
 def test_stream_screen_overlays_boxes_header_and_message():
     frame = np.full((480, 640, 3), 230, np.uint8)
-    result = FrameResult(digits=[digit_at(300, 4, y=200, h=60, w=40)], numbers=["4"])
+    result = FrameResult([digit_at(300, 4, y=200, h=60, w=40)], numbers=["4"])
     shown = stream_screen(frame, result, source="camera 0", fps=31.5)
     assert shown.shape[1] == 640 and shown.shape[0] > 480
     assert (shown[200, 300:340] != 230).any()  # the box's top edge

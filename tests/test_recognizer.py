@@ -279,14 +279,11 @@ def test_on_a_page_the_guard_only_vetoes(shipped, test_digits):
     assert np.mean([p.status == "ok" for p in page[n:]]) <= 0.25  # letters: most still refused
 
 
-def test_top_breaks_ties_towards_the_lower_digit_for_pictures_and_frames():
-    from digitkit.runtime.app.frames import DigitResult
-
+def test_top_and_best_break_ties_towards_the_lower_digit():
     probabilities = np.array([0.1, 0.3, 0.0, 0.3, 0.0, 0.0, 0.0, 0.3, 0.0, 0.0], np.float32)
-    prediction = Prediction(1, 0.3, probabilities, None, "ok")
-    candidate = DigitResult((0, 0, 1, 1), 1, 0.3, probabilities.astype(np.float64), np.zeros((28, 28)), True)
+    unsure = Prediction(None, 0.3, probabilities, None, "not sure")
     expected = [(1, pytest.approx(0.3)), (3, pytest.approx(0.3)), (7, pytest.approx(0.3)), (0, pytest.approx(0.1))]
-    assert prediction.top(4) == candidate.top(4) == expected
+    assert unsure.top(4) == expected and unsure.best == 1 and not unsure.sure
 
 
 def test_scores_are_the_raw_model_outputs_behind_the_probabilities(foreign, test_digits):

@@ -14,15 +14,16 @@ import sys
 from typing import IO, Any
 
 from digitkit.runtime.errors import DigitkitError
+from digitkit.runtime.recognizer import Prediction
 
-from .frames import DigitResult, FrameResult
+from .frames import FrameResult
 
 
 def prediction_event(
     *, source: str, frame: int, result: FrameResult, kind: str = "frame", model: str | None = None, **extra: Any
 ) -> dict[str, Any]:
     """The JSON-ready record of one prediction: what was read where, how sure."""
-    digits: list[DigitResult] = result.digits
+    digits: list[Prediction] = result.digits
     event: dict[str, Any] = {
         "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds"),
         "event": kind,

@@ -10,12 +10,12 @@ clock, so the tests run it without a display.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from digitkit.runtime.errors import DigitkitError
-from digitkit.runtime.recognizer import top_digits
+from digitkit.runtime.recognizer import Prediction
 
 Box = tuple[int, int, int, int]  # x, y, w, h in the frame's pixels
 
@@ -29,40 +29,27 @@ class BadFrameError(DigitkitError):
 
 
 @dataclass
-class DigitResult:
-    """One digit candidate of a frame and what the model says it is."""
-
-    box: Box
-    digit: int
-    confidence: float
-    probabilities: np.ndarray  # (10,)
-    mnist: np.ndarray  # the (28, 28) picture the model saw
-    sure: bool  # confidence >= the threshold
-    order: int = 0  # position among the frame's candidates in reading order
-
-    def top(self, k: int = 3) -> list[tuple[int, float]]:
-        """The k most likely digits with their probabilities, most likely first."""
-        return top_digits(self.probabilities, k)
-
-
-@dataclass
 class FrameResult:
-    """What one frame holds: the accepted digits, the rejected candidates, the numbers."""
+    """What one frame holds: every digit found (``Prediction``s, sure or not) and the numbers the sure ones spell."""
 
-    digits: list[DigitResult] = field(default_factory=list)  # sure, in reading order
-    rejected: list[DigitResult] = field(default_factory=list)  # candidates the model was not sure of
-    numbers: list[str] = field(default_factory=list)  # the accepted digits grouped into numbers
+    candidates: list[Prediction] = field(default_factory=list)  # in reading order
+    numbers: list[str] = field(default_factory=list)  # the sure digits grouped into numbers
     seconds: float = 0.0  # time spent in process_frame
+
+    @property
+    def digits(self) -> list[Prediction]:
+        """The digits the model is sure of, in reading order."""
+        return [d for d in self.candidates if d.sure]
+
+    @property
+    def rejected(self) -> list[Prediction]:
+        """The candidates the model was not sure of (``best`` is its guess)."""
+        return [d for d in self.candidates if not d.sure]
 
     @property
     def text(self) -> str:
         """All numbers of the frame, separated by spaces ('' when there is none)."""
         return " ".join(self.numbers)
-
-    @property
-    def candidates(self) -> list[DigitResult]:
-        """Accepted and rejected candidates together, in reading order."""
-        return sorted(self.digits + self.rejected, key=lambda d: d.order)
 
 
 def check_frame(frame: object) -> np.ndarray:
@@ -98,30 +85,21 @@ def process_frame(
     start = time.perf_counter()
     frame = check_frame(frame)
     reading = read_number(frame, recognizer, orient=False)
-    result = FrameResult()
-    row_of: dict[int, int] = {}
-    for order, d in enumerate(reading.digits):
-        probabilities = np.asarray(d.probabilities, np.float64)
-        sure = d.digit is not None if min_confidence is None else d.confidence >= min_confidence
-        digit = d.digit if d.digit is not None else int(np.argmax(probabilities))
-        candidate = DigitResult(
-            box=tuple(int(v) for v in d.box),  # type: ignore[arg-type]
-            digit=int(digit),
-            confidence=float(d.confidence),
-            probabilities=probabilities,
-            mnist=np.asarray(d.mnist, np.float32),
-            sure=bool(sure),
-            order=order,
-        )
-        row_of[order] = d.row
-        (result.digits if candidate.sure else result.rejected).append(candidate)
-    result.numbers = group_numbers(result.digits, [row_of[d.order] for d in result.digits], number_gap)
+    result = FrameResult(reading.digits)
+    if min_confidence is not None:  # the caller's threshold instead of the recogniser's
+        result.candidates = [
+            replace(d, digit=d.best, status="ok")
+            if d.confidence >= min_confidence
+            else replace(d, digit=None, status="not sure")
+            for d in reading.digits
+        ]
+    result.numbers = group_numbers(result.digits, [d.row for d in result.digits], number_gap)
     result.seconds = time.perf_counter() - start
     return result
 
 
 def group_numbers(
-    digits: list[DigitResult], rows: list[int] | None = None, number_gap: float | None = NUMBER_GAP
+    digits: list[Prediction], rows: list[int] | None = None, number_gap: float | None = NUMBER_GAP
 ) -> list[str]:
     """Digits (in reading order, with their row of writing) -> the numbers they spell."""
     if not digits:

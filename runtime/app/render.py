@@ -14,7 +14,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .frames import DigitResult, FrameResult
+from digitkit.runtime.recognizer import Prediction
+
+from .frames import FrameResult
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 BOLD = cv2.FONT_HERSHEY_DUPLEX
@@ -99,7 +101,7 @@ def draw_bars(image: np.ndarray, top: Sequence[tuple[int, float]], origin: tuple
 
 
 def draw_insets(
-    image: np.ndarray, digits: Sequence[DigitResult], origin: tuple[int, int], width: int, focus: int | None = None
+    image: np.ndarray, digits: Sequence[Prediction], origin: tuple[int, int], width: int, focus: int | None = None
 ) -> int:
     """The 28x28 pictures the model saw, side by side, labelled; returns the height used."""
     if not digits:
