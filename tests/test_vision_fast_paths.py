@@ -176,8 +176,8 @@ def test_printed_lines_send_a_large_digit_back_to_full_size():
     grid[:, ::20] = 190
     picture = np.minimum(picture, grid)
     assert binarise(picture, one_digit=True).coarse  # the grid is thin: the paper is still flat
-    assert not _binarised(picture, one_digit=True).coarse
-    assert _binarised(_canvas(280, 2 * DEFAULT.digit_work_side + 20), one_digit=True).coarse
+    assert not _binarised(picture, one_digit=True)[0].coarse
+    assert _binarised(_canvas(280, 2 * DEFAULT.digit_work_side + 20), one_digit=True)[0].coarse
     digit = to_mnist(picture)
     plain = to_mnist(_canvas(280, 2 * DEFAULT.digit_work_side + 20))
     assert digit is not None and float(np.abs(digit - plain).mean()) < 0.03
@@ -200,7 +200,7 @@ def test_digits_drawn_with_the_apps_pen_are_found_at_half_size_and_read(mnist_te
     recognizer = Recognizer(threads=1)
     images, labels = mnist_test_u8
     drawings = [pen_drawing(images[i]) for i in range(10)]
-    assert all(_binarised(d, one_digit=True).coarse for d in drawings)
+    assert all(_binarised(d, one_digit=True)[0].coarse for d in drawings)
     read = [recognizer.predict(d).digit for d in drawings]
     assert sum(r == y for r, y in zip(read, labels[:10], strict=True)) >= 9
 

@@ -184,7 +184,7 @@ def test_the_straight_rims_of_a_clean_scans_strokes_are_no_printed_lines():
     scan = cv2.GaussianBlur(scan, (3, 3), 0)
     binarised = binarise(scan)
     assert binarised.clean_scan
-    assert without_printed_lines(binarised).printed is None
+    assert without_printed_lines(binarised)[1].printed is None
 
 
 def test_odd_sizes_are_rules_underlines_and_dots():
@@ -201,14 +201,14 @@ def test_an_underline_is_taken_out_and_a_digits_own_strokes_stay():
     from digitkit.runtime.vision.underlines import without_underlines
 
     def cleaned_of(picture):
-        binarised = without_printed_lines(binarise(picture))
-        return without_underlines(binarised, find_pieces(binarised))
+        binarised, lines = without_printed_lines(binarise(picture))
+        return without_underlines(binarised, find_pieces(binarised), lines.runs)
 
     row = _paper(200, 600, 255)
     for x in (60, 180, 300, 420):
         _stroke_digit(row, "0", x, 40, 100, thickness=6)
     cv2.line(row, (20, 140), (580, 140), 30, 6)  # through the 0s' feet
-    joined = find_pieces(without_printed_lines(binarise(row)))
+    joined = find_pieces(without_printed_lines(binarise(row))[0])
     assert np.count_nonzero(joined.area > 20) == 1  # the line joins the four 0s into one piece
     cleaned, pieces = cleaned_of(row)
     assert cleaned.mask[137:144, 20:580].mean() < 0.1
@@ -403,7 +403,7 @@ def test_printed_lines_of_squared_paper_are_taken_out_and_ink_stays():
         picture[:, k] = 180
     _stroke_digit(picture, "7", 120, 90, 120, thickness=6)
     binarised = binarise(picture)
-    cleaned = without_printed_lines(binarised)
+    cleaned, _ = without_printed_lines(binarised)
     grid_row = 15 + 30 * 7  # a grid line clear of the 7
     assert binarised.mask[grid_row, 40:100].mean() > 0.5  # the grid was ink to the threshold
     assert cleaned.mask[grid_row, 40:100].mean() == 0.0  # and is not any more
@@ -423,16 +423,16 @@ def test_a_digits_base_lying_along_a_printed_line_is_no_underline():
     cv2.ellipse(picture, (140, 145), (25, 20), 0, 180, 360, 30, 5)  # a 2 a fifth of the picture tall: its bow ...
     cv2.line(picture, (165, 145), (115, 195), 30, 5)  # ... its diagonal ...
     cv2.line(picture, (115, 195), (170, 195), 30, 5)  # ... and its base, along the grid line at 195
-    binarised = without_printed_lines(binarise(picture))
-    assert binarised.runs is not None and binarised.runs[195, 20:280].mean() > 0.9  # the run spans the grid
-    cleaned, pieces = without_underlines(binarised, find_pieces(binarised))
+    binarised, lines = without_printed_lines(binarise(picture))
+    assert lines.runs is not None and lines.runs[195, 20:280].mean() > 0.9  # the run spans the grid
+    cleaned, pieces = without_underlines(binarised, find_pieces(binarised), lines.runs)
     assert cleaned.mask[193:198, 120:165].mean() > 0.9  # the base stays
     assert np.count_nonzero(pieces.area > 100) == 1  # one 2
 
 
 def test_a_grid_beside_a_large_digit_stays_out_with_a_wider_window():
     """A large digit is binarised again with a wider window, which breaks squared paper's lines near its strokes
-    into stubs too short to be seen as lines; the first pass saw them whole (``Binarised.printed``)."""
+    into stubs too short to be seen as lines; the first pass saw them whole (``Lines.printed``)."""
     from digitkit.runtime.vision.lines import without_printed_lines
 
     ink = np.zeros((28, 28), np.uint8)
@@ -445,13 +445,13 @@ def test_a_grid_beside_a_large_digit_stays_out_with_a_wider_window():
     paper[36:204, 36:204] = paper[36:204, 36:204] * (1 - ink) + 43 * ink
     # a photo's grain: a clean rendering is flat paper, which needs no window (binarise.flat_paper)
     picture = np.clip(paper + np.random.default_rng(0).normal(0, 2, paper.shape), 0, 255).astype(np.uint8)
-    first = without_printed_lines(binarise(picture))
+    first, lines = without_printed_lines(binarise(picture))
     assert not first.flat
-    wider = without_printed_lines(binarise(picture, first.dark_ink, 61, first.noise), first.printed)
+    wider, _ = without_printed_lines(binarise(picture, first.dark_ink, 61, first.noise), lines.printed)
     stroke = np.zeros((240, 240), np.uint8)
     stroke[36:204, 36:204] = ink > 0.05
     beside = grid & (cv2.dilate(stroke, np.ones((5, 5), np.uint8)) == 0)
-    assert first.printed is not None and first.printed[beside].mean() > 0.9  # the first pass took the grid out
+    assert lines.printed is not None and lines.printed[beside].mean() > 0.9  # the first pass took the grid out
     assert wider.mask[beside].sum() == 0  # ... and so does the second, right beside the strokes
     assert wider.mask[stroke > 0].mean() > 0.3  # the 0 stays
 

@@ -30,10 +30,8 @@ class Binarised:
     dark_ink: bool  # the picture had dark ink on light paper
     noise: float = 0.0  # the picture's noise, grey levels (noise_level)
     tight_crop: bool = False  # a picture no larger than tight_crop_side: the digit's own box (a data set's scan)
-    printed: np.ndarray | None = None  # uint8 0/1, printed lines taken out of the mask (lines.py); None: none
     paper: int | None = None  # flat paper's level in ``ink`` (flat_paper): ink is what stands above it; None: not flat
     coarse: bool = False  # a large digit on flat paper, worked on coarser than the picture (digit_work_side)
-    runs: np.ndarray | None = None  # uint8 0/1, every long level run of the mask (lines.py), for underlines.py
 
     @property
     def flat(self) -> bool:

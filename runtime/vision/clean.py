@@ -19,7 +19,7 @@ import numpy as np
 from digitkit.runtime.vision.binarise import Binarised
 from digitkit.runtime.vision.components import Pieces, stand_out
 from digitkit.runtime.vision.config import active_config
-from digitkit.runtime.vision.group import Box, typical_height, union, weighted_median
+from digitkit.runtime.vision.geometry import Box, typical_height, union, weighted_median
 from digitkit.runtime.vision.lines import rim_width
 
 

@@ -20,9 +20,9 @@ from digitkit.runtime.vision.components import Pieces, find_pieces
 from digitkit.runtime.vision.config import active_config
 
 
-def without_frames(binarised: Binarised, pieces: Pieces) -> tuple[Binarised, Pieces]:
+def without_frames(binarised: Binarised, pieces: Pieces, printed: np.ndarray | None) -> tuple[Binarised, Pieces]:
     """The binarised picture and its pieces with the form fields' rules and ticks out of the mask; most
-    pictures have none, and keep the pieces they came with."""
+    pictures have none, and keep the pieces they came with. ``printed``: the faint lines ``lines.py`` took out."""
     cfg = active_config()
     boxes = pieces.boxes
     wide = np.flatnonzero((boxes[:, 2] >= cfg.field_wide * boxes[:, 3]) & (boxes[:, 3] >= cfg.field_low))
@@ -33,7 +33,7 @@ def without_frames(binarised: Binarised, pieces: Pieces) -> tuple[Binarised, Pie
             lines = found if lines is None else lines | found
     ticks: list[int] = []
     if pieces.count > cfg.min_ticks:  # fewer pieces hold neither a field's loose ticks nor a barcode (one digit: none)
-        ticks = [] if binarised.printed is None else _loose_ticks(pieces, binarised.printed)
+        ticks = [] if printed is None else _loose_ticks(pieces, printed)
         ticks += _barcode(pieces)
     if ticks:
         loose = np.isin(pieces.labels, ticks).view(np.uint8)

@@ -3,12 +3,12 @@
 A grid joins every stroke into one piece with the page, so it goes before the pieces are found. A printed
 line is long, straight, level or upright, and fainter than the writing: its pixels fainter than the strokes'
 ink leave the mask (where it crosses a stroke, the ink stays). The long level runs as dark as the writing
-are kept (``Binarised.runs``) for ``underlines.py``, which judges them once the pieces are known.
+are returned (``Lines.runs``) for ``underlines.py``, which judges them once the pieces are known.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import cast
 
 import cv2
@@ -21,10 +21,18 @@ from digitkit.runtime.vision.order import percentile
 _LEVEL_STEP, _UPRIGHT_STEP = np.ones((3, 1), np.uint8), np.ones((1, 3), np.uint8)  # a tilted line's step, each way
 
 
-def without_printed_lines(binarised: Binarised, known: np.ndarray | None = None) -> Binarised:
-    """The binarised picture with faint long level and upright lines taken out of its mask.
+@dataclass(frozen=True)
+class Lines:
+    """What this stage found, for the stages after it (working pixels, uint8 0/1)."""
 
-    ``known``: the printed lines an earlier pass over the same picture found (``Binarised.printed``). A wider
+    printed: np.ndarray | None = None  # printed lines taken out of the mask (a form's loose ticks stand on them)
+    runs: np.ndarray | None = None  # every long level run of the mask, thin or not: where underlines are looked for
+
+
+def without_printed_lines(binarised: Binarised, known: np.ndarray | None = None) -> tuple[Binarised, Lines]:
+    """The binarised picture with faint long level and upright lines taken out of its mask, and those lines.
+
+    ``known``: the printed lines an earlier pass over the same picture found (``Lines.printed``). A wider
     window, used for large writing, leaves a grid line near a stroke out of the mask where it passes the
     stroke's dark window (its mean is raised by the stroke), so the line arrives broken into stubs too short
     to be seen as a line, and each stub clings to the stroke: the earlier pass saw it whole.
@@ -33,21 +41,20 @@ def without_printed_lines(binarised: Binarised, known: np.ndarray | None = None)
     if binarised.clean_scan:
         # a data set's clean scan of one digit (MNIST, USPS, Semeion) has no paper behind it, and enlarged to
         # working size the straight rims of its bold strokes pass for lines (Semeion: 6s cut through the loop)
-        return binarised
+        return binarised, Lines()
     (y0, y1, x0, x1), found, runs = _line_shapes(binarised)
     shape = binarised.mask.shape
-    if runs is not None:  # every long level run, thin or not: where underlines.py looks for underlines
-        binarised = replace(binarised, runs=_in_picture(runs, shape, x0, y0))
+    lines = Lines(runs=None if runs is None else _in_picture(runs, shape, x0, y0))
     inside: tuple[slice, slice] = np.s_[y0:y1, x0:x1]  # all of the ink: the lines were looked for there (_line_shapes)
     if known is not None:  # an earlier pass's lines, anywhere in the picture
         found = known if found is None else _in_picture(found, shape, x0, y0) | known
         inside = np.s_[:, :]
     if found is None:
-        return binarised
+        return binarised, lines
     mask, ink = binarised.mask[inside], binarised.ink[inside]
     rest = (mask > 0) & ((found & mask) == 0)
     if not rest.any():
-        return binarised  # nothing but lines: they are the writing (a 1, a 7 written with a ruler)
+        return binarised, lines  # nothing but lines: they are the writing (a 1, a 7 written with a ruler)
     if binarised.flat:
         paper = float(cast(int, binarised.paper))  # flat: paper is not None
     else:
@@ -57,9 +64,9 @@ def without_printed_lines(binarised: Binarised, known: np.ndarray | None = None)
     seen = mask if known is None else mask | known  # the lines' pixels this pass or an earlier one took for ink
     printed = ((found > 0) & (seen > 0) & (ink < paper + cfg.faint_line * (stroke - paper))).view(np.uint8)
     if not printed.any():
-        return binarised
+        return binarised, lines
     printed = printed if known is not None else _in_picture(printed, shape, x0, y0)
-    return replace(binarised, mask=binarised.mask & ~printed, printed=printed)
+    return replace(binarised, mask=binarised.mask & ~printed), replace(lines, printed=printed)
 
 
 def rim_width(shape: tuple[int, int]) -> int:

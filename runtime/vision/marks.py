@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from statistics import median
 
 from digitkit.runtime.vision.config import active_config
-from digitkit.runtime.vision.group import Box
+from digitkit.runtime.vision.geometry import Box
 
 
 @dataclass(frozen=True)

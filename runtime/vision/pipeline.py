@@ -27,8 +27,9 @@ from digitkit.runtime.vision.clean import odd_sizes, writing_height, writing_pie
 from digitkit.runtime.vision.components import Pieces, find_pieces
 from digitkit.runtime.vision.config import VisionConfig, active_config, using
 from digitkit.runtime.vision.frames import without_frames
-from digitkit.runtime.vision.group import Box, group_pieces, into_rows, union, weighted_median
-from digitkit.runtime.vision.lines import without_printed_lines
+from digitkit.runtime.vision.geometry import Box, union, weighted_median
+from digitkit.runtime.vision.group import group_pieces, into_rows
+from digitkit.runtime.vision.lines import Lines, without_printed_lines
 from digitkit.runtime.vision.marks import Mark, find_marks
 from digitkit.runtime.vision.normalise import digit_region, fit_and_centre
 from digitkit.runtime.vision.split import Classify, Veto, split_touching
@@ -132,9 +133,9 @@ def _candidates(grey: np.ndarray, one_digit: bool, coarse: bool) -> _Candidates:
     """binarise -> printed lines -> components -> frames, underlines -> (a wider window for large writing) ->
     group -> candidates of a digit's size. ``coarse``: a large digit on flat paper may be found on a half-size
     copy (``_binarised``)."""
-    binarised = _binarised(grey, one_digit and coarse)
+    binarised, lines = _binarised(grey, one_digit and coarse)
     stages.record("ink-half-size" if binarised.coarse else "ink", lambda: stages.ink_picture(binarised.mask))
-    binarised, pieces = without_underlines(*without_frames(binarised, find_pieces(binarised)))
+    binarised, pieces = _without_rulings(binarised, lines)
     # large writing: its strokes may be wider than the first window could see whole (flat paper used none)
     wider = None
     if not binarised.flat:
@@ -142,9 +143,9 @@ def _candidates(grey: np.ndarray, one_digit: bool, coarse: bool) -> _Candidates:
     if wider is not None:
         wide = binarise(grey, binarised.dark_ink, wider, binarised.noise)
         # the narrower first window sees thin printed lines best: where it found none, there are none
-        binarised = wide if binarised.printed is None else without_printed_lines(wide, binarised.printed)
+        binarised, lines = (wide, Lines()) if lines.printed is None else without_printed_lines(wide, lines.printed)
         stages.record("ink-wider-window", lambda: stages.ink_picture(binarised.mask))
-        binarised, pieces = without_underlines(*without_frames(binarised, find_pieces(binarised)))
+        binarised, pieces = _without_rulings(binarised, lines)
     stages.record("pieces", lambda: stages.pieces_picture(pieces.labels))
     groups, boxes, ink, levels = _grouped(binarised, pieces)
     odd = odd_sizes(boxes, ink, levels, one_digit)
@@ -219,20 +220,22 @@ def _digits(
     return Page(out, beside=found.beside if out else 0, marks=picture_marks)
 
 
-def _binarised(grey: np.ndarray, one_digit: bool) -> Binarised:
+def _without_rulings(binarised: Binarised, lines: Lines) -> tuple[Binarised, Pieces]:
+    """components -> frames (a form's boxes, a barcode) -> underlines: the pieces of ink, rulings out."""
+    binarised, pieces = without_frames(binarised, find_pieces(binarised), lines.printed)
+    return without_underlines(binarised, pieces, lines.runs)
+
+
+def _binarised(grey: np.ndarray, one_digit: bool) -> tuple[Binarised, Lines]:
     """The picture binarised, printed lines out. A large digit on flat paper is found on a half-size copy
     (``Binarised.coarse``), unless printed lines run across it: they are thin, and at half size they fade into
     the strokes they cross (MNIST "squared paper": 3 of 1,000 digits lost, back at full size)."""
-    binarised = without_printed_lines(binarise(grey, one_digit=one_digit))
+    binarised, lines = without_printed_lines(binarise(grey, one_digit=one_digit))
     # a line across the picture's worth of printed pixels, not the anti-aliased rim of a long straight stroke (a
     # 2's base drawn with the app's pen: 40-50 working pixels taken for a faint line)
-    if (
-        binarised.coarse
-        and binarised.printed is not None
-        and cv2.countNonZero(binarised.printed) >= max(binarised.mask.shape)
-    ):
+    if binarised.coarse and lines.printed is not None and cv2.countNonZero(lines.printed) >= max(binarised.mask.shape):
         return without_printed_lines(binarise(grey, binarised.dark_ink, noise=binarised.noise))
-    return binarised
+    return binarised, lines
 
 
 def _not_faint(boxes: list[Box], ink: list[float], levels: list[float], odd: list[bool]) -> list[tuple[Box, float]]:

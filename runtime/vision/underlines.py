@@ -2,7 +2,7 @@
 
 Drawn as dark as the writing, it is no printed line (``lines.py`` leaves it in), but
 it joins every digit it touches into one piece with it. A long level run of the mask
-(``Binarised.runs``, found by ``lines.py``) is such a rule when it is far longer than
+(``Lines.runs``, found by ``lines.py``) is such a rule when it is far longer than
 the piece it lies in is tall; it goes with its ends, and the pieces are found again.
 """
 
@@ -20,13 +20,13 @@ from digitkit.runtime.vision.config import active_config
 _AROUND = np.ones((3, 3), np.uint8)
 
 
-def without_underlines(binarised: Binarised, pieces: Pieces) -> tuple[Binarised, Pieces]:
+def without_underlines(binarised: Binarised, pieces: Pieces, runs: np.ndarray | None) -> tuple[Binarised, Pieces]:
     """The binarised picture and its pieces with the underlines (``_rules``) taken out of its mask: as dark as
     the writing, they go whatever their level. Most pictures have none, and keep the pieces they came with."""
-    rules = None if binarised.runs is None else _rules(pieces, binarised.runs)
+    rules = None if runs is None else _rules(pieces, runs)
     if rules is None:
         return binarised, pieces
-    cleaned = replace(binarised, mask=(binarised.mask & ~rules).view(np.uint8), runs=None)
+    cleaned = replace(binarised, mask=(binarised.mask & ~rules).view(np.uint8))
     return cleaned, find_pieces(cleaned)
 
 
