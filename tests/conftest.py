@@ -38,3 +38,11 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"evaluation on foreign data: {SHARED} (../shared, not part of the repo) is not present")
     return SHARED
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Evaluations on ../shared (the ``shared_dir`` fixture, the development photos) carry the ``shared`` mark:
+    ``make test-fast`` leaves them out with the slow tier."""
+    for item in items:
+        if "shared_dir" in getattr(item, "fixturenames", ()) or item.module.__name__.endswith("test_vision_photos"):
+            item.add_marker(pytest.mark.shared)

@@ -14,6 +14,8 @@ from digitkit.benchmarks import robustness
 from digitkit.runtime.recognizer import Recognizer, shipped_model_path
 from digitkit.train import foreign_data, nondigits, pictures
 
+pytestmark = pytest.mark.slow  # acceptance figures: evaluations on thousands of pictures (the full tier runs them)
+
 
 @pytest.fixture(scope="module")
 def forced():

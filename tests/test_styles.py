@@ -51,6 +51,7 @@ def test_style_table_names_every_variant_and_draws_its_grid(capsys, tmp_path):
     reason="the shipped digitkit-cnn learnt MNIST's writers only (European 1 read right 60 %, slashed 0 86 %); "
     "neither the drawn-style recipes nor MNIST + CVL read real writing better overall (docs/styles.md)",
 )
+@pytest.mark.slow  # an evaluation: 18 styles × held-out pens
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_shipped_cnn_reads_every_style(precision):
     from digitkit.runtime.recognizer import Recognizer

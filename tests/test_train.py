@@ -39,6 +39,7 @@ def smoke_run(tmp_path_factory, mnist):
     return out, metrics
 
 
+@pytest.mark.slow  # trains (the smoke preset)
 def test_short_training_on_a_subset_beats_a_floor(smoke_run):
     out, metrics = smoke_run
     # 2 epochs on 4,000 images: a working pipeline gets > 90 % on the 10,000 test images; a broken one ~10 %
@@ -52,6 +53,7 @@ def test_short_training_on_a_subset_beats_a_floor(smoke_run):
     assert [h["epoch"] for h in saved["history"]] == [1, 2]
 
 
+@pytest.mark.slow
 def test_evaluate_reproduces_the_training_metrics(smoke_run):
     from digitkit.train.trainer import evaluate_checkpoint
 
@@ -59,6 +61,7 @@ def test_evaluate_reproduces_the_training_metrics(smoke_run):
     assert evaluate_checkpoint(out / "checkpoint.pt")["accuracy"] == pytest.approx(metrics["accuracy"])
 
 
+@pytest.mark.slow
 def test_corrupt_or_foreign_checkpoints_are_named(tmp_path, smoke_run):
     with pytest.raises(CheckpointError, match="no such checkpoint"):
         load_checkpoint(tmp_path / "missing.pt")

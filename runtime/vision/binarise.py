@@ -186,9 +186,9 @@ def noise_level(grey: np.ndarray) -> float:
     """The picture's noise in grey levels: robust spread of neighbour differences (paper is most of it)."""
     step = max(1, max(grey.shape) // 400)  # a sample is enough
     sample = np.ascontiguousarray(grey[::step, ::step])
-    diff = cv2.absdiff(sample[:, 1:], sample[:, :-1])
-    if diff.size == 0:
+    if sample.shape[1] < 2:  # a strip one sample wide has no neighbours side by side (OpenCV: None, not empty)
         return 0.0
+    diff = cv2.absdiff(sample[:, 1:], sample[:, :-1])
     if cv2.countNonZero(diff) < diff.size // 2:  # most neighbours are equal (a drawing): the median is 0
         return 0.0
     # the median of the differences from their histogram (they are 0-255): np.median's value, a tenth of its time
