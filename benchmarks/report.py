@@ -166,6 +166,25 @@ def pipeline_section(results: dict) -> list[str]:
     )
 
 
+def browser_section(results: dict) -> list[str]:
+    """The web page's model in headless Chromium beside onnxruntime's CPU provider (only when asked for)."""
+    if results.get("browser") is None:
+        return []  # not asked for
+    out = ["## In the browser", ""]
+    if results.get("browser_skipped"):
+        return out + [f"Skipped: {results['browser_skipped']}."]
+    out += [
+        "The page's shipped models (web/, `digitkit web`) on onnxruntime-web's WebAssembly backend in headless "
+        "Chromium, batch 1, beside onnxruntime's CPU provider in Python on the same host and input. Median ms.",
+        "",
+    ]
+    body = [
+        [r["model"], str(r["threads"]), _ms(r["browser_ms"]), _ms(r["python_ms"]), f"{r['ratio']:.1f}×"]
+        for r in results["browser"]
+    ]
+    return out + _table(["model", "threads", "browser (wasm)", "onnxruntime CPU", "browser / CPU"], body)
+
+
 def _read_as(p: dict) -> str:
     said = str(p["predicted"]) if p["status"] == "ok" else p["status"]
     return f"{said} (drawn: {p['drawn_digit']}; confidence {p['confidence']:.2f})"
@@ -291,6 +310,7 @@ def markdown(results: dict) -> str:
         backends_section,
         cold_start_section,
         pipeline_section,
+        browser_section,
         sizes_section,
     ):
         part = section(results)

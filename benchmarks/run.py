@@ -43,6 +43,7 @@ class BenchConfig:
     cold_start: bool = True
     pipeline: bool = True
     plots: bool = True
+    browser: bool = False  # the web page's model in headless Chromium (benchmarks/browser.py)
 
     def thread_counts(self) -> tuple[int, ...]:
         return self.threads or tuple(sorted({1, usable_cores()}))
@@ -310,6 +311,7 @@ def run_benchmark(
         entries, rows = measure_latency(config, ctx, _selected(config), log)
         pipeline_rows, pipeline_reason = _pipeline(config, models, log)
         cold = measure_cold_start(config, ctx, entries, log) if config.cold_start else []
+        browser_rows, browser_reason = _browser(config, log)
     machine["load_average_at_end"] = load_average()
     results = {
         "schema": SCHEMA,
@@ -331,6 +333,8 @@ def run_benchmark(
         "cold_start": cold,
         "pipeline": pipeline_rows,
         "pipeline_skipped": pipeline_reason,
+        "browser": browser_rows,
+        "browser_skipped": browser_reason,
     }
     results["summary"] = summarise_results(entries, rows, cold)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -348,6 +352,14 @@ def _shown(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
+
+
+def _browser(config: BenchConfig, log: Callable[[str], None]) -> tuple[list[dict] | None, str | None]:
+    if not config.browser:
+        return None, None
+    from digitkit.benchmarks.browser import measure
+
+    return measure(100 if config.quick else 300, log)
 
 
 def _pipeline(config: BenchConfig, models: ModelFiles, log: Callable[[str], None]) -> tuple[list[dict], str | None]:

@@ -40,6 +40,7 @@ STAGES = {
     "digitkit.export.cli": "train",
     "digitkit.runtime.predict_cli": None,
     "digitkit.runtime.app.cli": None,
+    "digitkit.runtime.web_cli": None,
     "digitkit.benchmarks.cli": None,
 }
 
