@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 RUN ?= runs/quick
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-fast lint gui-deps study bench ship clean edge-check device-profile
+.PHONY: setup run test test-fast typecheck test-py310 lint gui-deps web-deps web study bench ship clean edge-check \
+	device-profile
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,14 +33,53 @@ gui-deps:
 		|| echo "gui-deps: could not install Xvfb/xdotool; GUI tests will be skipped"; \
 	else echo "gui-deps: no Xvfb/xdotool and no root apt-get; GUI tests will be skipped"; fi
 
+# headless Chromium and its driver for the browser tests of the web page (skipped with a reason when absent)
+web-deps:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+		|| echo "web-deps: could not install chromium/chromedriver; browser tests will be skipped"; \
+	else echo "web-deps: no chromium/chromedriver and no root apt-get; browser tests will be skipped"; fi
+
+# the page in web/ (docs: README "In the browser"): onnxruntime-web from npm (web/package-lock.json), the shipped
+# models and their metadata in web/dist; `digitkit web` serves it
+web: setup
+	@if ! command -v npm >/dev/null; then echo "web: no npm; the page is not built and its tests will be skipped"; \
+	else (cd web && npm ci --no-audit --no-fund --loglevel=error) \
+		|| echo "web: npm ci failed; the page is not built and its tests will be skipped"; fi
+	@if [ -d web/node_modules/onnxruntime-web ]; then $(BIN)/digitkit web --build; fi
+
 # the GUI tests need Xvfb and xdotool: `make gui-deps` (root) installs them; .ci/run calls it first
-test: setup
+test: setup typecheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
+# the tier to run while working (about a minute on 2 cores): no end-to-end runs, no evaluations on ../shared, no
+# browser; two workers of one thread each, a file per worker (module fixtures load once)
 test-fast: setup
-	$(BIN)/pytest -m "not slow"
+	OMP_NUM_THREADS=1 $(BIN)/pytest -m "not slow and not shared and not browser" -n 2 --dist loadfile
+
+# mypy on the torch-free runtime, as the installed package lays it out (digitkit.runtime is runtime/ through
+# pyproject's package-dir, which mypy cannot follow): links under build/typecheck
+typecheck: setup
+	rm -rf build/typecheck && mkdir -p build/typecheck/digitkit
+	for f in digitkit/*.py; do ln -s ../../../$$f build/typecheck/digitkit/; done
+	ln -s ../../../runtime build/typecheck/digitkit/runtime
+	cd build/typecheck && ../../$(BIN)/mypy --config-file ../../pyproject.toml -p digitkit.runtime
+
+# the runtime's tests on Python 3.10, the oldest pyproject admits (torch-free: the runtime and app extras only;
+# tests that need the train extra skip); skipped with a line where no python3.10 is found
+PY310 ?= $(shell command -v python3.10 || ls /root/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | head -1)
+RUNTIME_TESTS := tests/test_recognizer.py tests/test_reading.py tests/test_runtime_cli.py tests/test_images.py \
+	tests/test_odd_sizes.py tests/test_marks.py tests/test_words.py tests/test_forms.py tests/test_several_digits.py \
+	tests/test_vision_config.py tests/test_vision_stages.py tests/test_vision_fast_paths.py tests/test_vision_to_mnist.py \
+	tests/test_fuzz.py tests/test_runtime_isolation.py tests/test_errors_batches.py tests/test_app_canvas.py \
+	tests/test_app_draw.py tests/test_app_frames.py tests/test_app_stream.py tests/test_app_sources.py tests/test_app_cli.py
+test-py310:
+	@if [ -z "$(PY310)" ]; then echo "test-py310: no python3.10 here; skipped"; else \
+		[ -x .venv310/bin/pytest ] || ($(PY310) -m venv .venv310 && .venv310/bin/pip install -q -e ".[app]" pytest hypothesis onnx); \
+		.venv310/bin/python --version && OMP_NUM_THREADS=1 .venv310/bin/pytest -q -m "not slow and not shared" $(RUNTIME_TESTS); fi
 
 lint: setup
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
@@ -54,7 +94,7 @@ bench: setup
 # retrain the shipped models (presets full and tiny: ~25 + ~10 min on 2 quiet cores), fit their softmax temperature on
 # CVL valid's writers (../shared/data/cvl or $$DIGITKIT_CVL_DIR; without them `calibrate` stops with one line naming
 # the missing file) and replace runtime/models/digitkit-{cnn,tiny}*; then re-run
-# `python -m digitkit.benchmarks.robustness --calibrate` (the gate's threshold) and `make bench`
+# `python -m digitkit.train.threshold` (the "not sure" gate's threshold) and `make bench`
 ship: setup
 	$(BIN)/digitkit train --preset full --out runs/full --resume
 	$(BIN)/digitkit train --preset tiny --out runs/tiny --resume

@@ -89,7 +89,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-cold-start", action="store_true", help="skip the fresh-process measurements")
     p.add_argument("--no-pipeline", action="store_true", help="skip the picture -> digit path")
     p.add_argument("--no-plots", action="store_true", help="write no PNG plots")
+    p.add_argument(
+        "--browser",
+        action="store_true",
+        help="also time the web page's models in headless Chromium (WebAssembly; needs make web-deps, make web)",
+    )
     p.set_defaults(handler=_bench)
+    parts = p.add_subparsers(dest="part", metavar="PART", title="the other benchmarks (default: the backends table)")
+    for name, (_, help_text) in PARTS.items():
+        # every option after PART is the module's own (its --help too): no prefix characters, all positional
+        part = parts.add_parser(name, help=help_text, add_help=False, prefix_chars="\0")
+        part.add_argument("options", nargs="*", help=argparse.SUPPRESS)
+        part.set_defaults(handler=_part)
+
+
+# `digitkit bench PART [options]`: one module each, also runnable as `python -m digitkit.benchmarks.MODULE`
+PARTS = {
+    "robustness": ("robustness", "transformed MNIST, USPS and Semeion, non-digits (the acceptance figures)"),
+    "photos": ("photos", "the development photos in ../shared/data/photos (pages, single digits, screen drawings)"),
+    "pictures": ("vision_speed", "picture -> digits speed on one thread: a drawing, a camera frame, a page"),
+    "browser": ("browser", "the web page in headless Chromium: parity with Python, latency, page weight"),
+    "device": ("device_profile", "cold start, peak memory and installed size of fresh installs (make device-profile)"),
+}
+
+
+def _part(args: argparse.Namespace) -> int:
+    import importlib
+
+    module = importlib.import_module(f"digitkit.benchmarks.{PARTS[args.part][0]}")
+    return int(module.main(args.options) or 0)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -105,7 +133,13 @@ def _bench(args: argparse.Namespace) -> int:
         "backends": tuple(n.strip() for n in args.backends.split(",") if n.strip()) if args.backends else None,
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
-    config = replace(config, cold_start=not args.no_cold_start, pipeline=not args.no_pipeline, plots=not args.no_plots)
+    config = replace(
+        config,
+        cold_start=not args.no_cold_start,
+        pipeline=not args.no_pipeline,
+        plots=not args.no_plots,
+        browser=args.browser,
+    )
     models = find_models(args.model, args.models_dir)
     out = args.out or (QUICK_OUT if args.quick else DEFAULT_OUT)
     checkpoints = [args.checkpoint] if args.checkpoint else [DEFAULT_CHECKPOINT]

@@ -1,6 +1,6 @@
 """How fast the picture -> digits pipeline is, on one thread: a drawing, a camera frame and a photographed page.
 
-    python -m digitkit.benchmarks.vision_speed
+    digitkit bench pictures            (python -m digitkit.benchmarks.vision_speed)
 
 - a 280×280 drawing -> digit (``Recognizer.predict``: to_mnist + model), median over 20 drawings of two kinds
   (the median of 5 rounds, their range beside it):
@@ -58,7 +58,10 @@ def pictures(digits: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]:
     return noisy
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    argparse.ArgumentParser(description="How fast pictures become digits, on one thread.").parse_args(argv)
     from digitkit.benchmarks.machine import describe_machine, one_line
     from digitkit.runtime.app.frames import process_frame
     from digitkit.runtime.reading import read_number

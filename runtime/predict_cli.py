@@ -255,7 +255,7 @@ def _read(args: argparse.Namespace) -> int:
         if args.annotate is not None:
             _write_annotation(picture, reading, args.annotate)
         digits = [
-            {"box": list(d.box), "row": d.row, "digit": d.digit, "confidence": round(d.confidence, 6)}
+            {"box": list(d.where), "row": d.row, "digit": d.digit, "confidence": round(d.confidence, 6)}
             for d in reading.digits
         ]
         return {"file": str(path), "text": reading.text, "turned": reading.turned, "digits": digits}

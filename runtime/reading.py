@@ -70,7 +70,7 @@ def read_number(
         replace(p, box=d.box, row=d.row) for d, p in zip(page.digits, predictions, strict=True) if d.row not in words
     ]
     # digits and marks (a decimal point, a minus sign: vision/marks.py) of each row, left to right
-    items = [(d.row, d.box[0], UNSURE if d.digit is None else str(d.digit)) for d in digits]
+    items = [(d.row, d.where[0], UNSURE if d.digit is None else str(d.digit)) for d in digits]
     items += [(m.row, m.box[0], m.text) for m in page.marks if m.row not in words]
     lines: dict[int, str] = {}
     for row, _, text in sorted(items):

@@ -39,8 +39,8 @@ PRECISIONS = ("fp32", "int8")
 
 # Below this confidence (top class probability, temperature-scaled, × the guard's P(digit)) the answer is "not sure"
 # rather than a guess. Chosen on real digits no model trained on, MNIST train[50000:] and CVL valid's 60 writers,
-# and on non-digits drawn with other seeds and four of the eight fonts (python -m digitkit.benchmarks.robustness
-# --calibrate, int8 CNN and guard): it keeps 99.41 % and 98.84 % of those digits and answers 1.95 % of those
+# and on non-digits drawn with other seeds and four of the eight fonts (python -m digitkit.train.threshold,
+# int8 CNN and guard): it keeps 99.41 % and 98.84 % of those digits and answers 1.95 % of those
 # non-digits (keeping 99.0 % of each, 0.2785, would answer 2.05 %). No evaluation set is used.
 DEFAULT_MIN_CONFIDENCE = 0.3
 
@@ -77,6 +77,20 @@ class Prediction:
     digits_beside: int = 0  # predict: more digits seen beside this one (the picture holds a number: read it)
     box: tuple[int, int, int, int] | None = None  # read_number, the app: x, y, w, h in the (turned) picture's pixels
     row: int = 0  # read_number, the app: which line of writing (0: top)
+
+    @property
+    def where(self) -> tuple[int, int, int, int]:
+        """``box``, for a digit read on a page or a frame, where it is always known."""
+        if self.box is None:
+            raise ValueError("a prediction made on a whole picture has no box")
+        return self.box
+
+    @property
+    def seen(self) -> np.ndarray:
+        """``mnist``, for a digit that was found (a reading's, a frame's), where it is always there."""
+        if self.mnist is None:
+            raise ValueError("no digit was found: the model saw nothing")
+        return self.mnist
 
     @property
     def sure(self) -> bool:

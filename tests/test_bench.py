@@ -324,3 +324,16 @@ def test_int8_explanation_follows_the_cpu_flags():
     assert "slower" in avx2_only and "no VNNI" in avx2_only
     vnni = int8_reason(["avx2", "avx512_vnni"], [2.1, 2.4])
     assert "faster" in vnni and "avx512_vnni" in vnni
+
+
+@pytest.mark.parametrize("part", ["robustness", "photos", "pictures", "browser", "device"])
+def test_each_benchmark_is_a_part_of_bench_with_its_own_options(part, capsys):
+    """`digitkit bench PART [options]` runs the part's module; its options (and --help) are the module's own."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", part, "--help"])
+    assert exit_.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", part, "--no-such-option"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "error:" in err and len(err.strip().splitlines()[-1]) < 200

@@ -29,7 +29,7 @@ def prediction_event(
         "event": kind,
         "source": source,
         "frame": int(frame),
-        "boxes": [list(d.box) for d in digits],
+        "boxes": [list(d.where) for d in digits],
         "digits": [d.digit for d in digits],
         "confidences": [round(d.confidence, 4) for d in digits],
         "string": result.text,

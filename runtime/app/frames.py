@@ -110,7 +110,7 @@ def group_numbers(
     numbers: list[str] = [str(digits[0].digit)]
     for i in range(1, len(digits)):
         previous, current = digits[i - 1], digits[i]
-        if rows[i] == rows[i - 1] and same_number(previous.box, current.box, number_gap):
+        if rows[i] == rows[i - 1] and same_number(previous.where, current.where, number_gap):
             numbers[-1] += str(current.digit)
         else:
             numbers.append(str(current.digit))

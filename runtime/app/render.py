@@ -115,7 +115,7 @@ def draw_insets(
     for i, digit in enumerate(digits):
         cx = x + (i % per_row) * (size + gap)
         cy = y + (i // per_row) * (size + 22 + gap)
-        tile: np.ndarray = np.clip(digit.mnist * 255.0, 0, 255).astype(np.uint8)
+        tile: np.ndarray = np.clip(digit.seen * 255.0, 0, 255).astype(np.uint8)
         tile = cv2.resize(tile, (size, size), interpolation=cv2.INTER_NEAREST)
         image[cy : cy + size, cx : cx + size] = as_bgr(tile)
         color = SURE if digit.sure else UNSURE
@@ -132,10 +132,10 @@ def draw_boxes(image: np.ndarray, result: FrameResult, *, show_rejected: bool = 
     thickness = max(1, round(min(image.shape[:2]) / 240))
     if show_rejected:
         for d in result.rejected:
-            x, y, w, h = d.box
+            x, y, w, h = d.where
             cv2.rectangle(image, (x, y), (x + w, y + h), (150, 150, 150), 1, AA)
     for d in result.digits:
-        x, y, w, h = d.box
+        x, y, w, h = d.where
         cv2.rectangle(image, (x, y), (x + w, y + h), SURE, thickness + 1, AA)
         label = str(d.digit)
         lw, lh = text_size(label, 1.4 * scale, 2, BOLD)
@@ -194,7 +194,7 @@ def draw_screen(canvas: np.ndarray, view: DrawView) -> np.ndarray:
     left = as_bgr(canvas)
     candidates = view.result.candidates if view.result is not None else []
     for i, d in enumerate(candidates):
-        x, y, w, h = d.box
+        x, y, w, h = d.where
         color = SURE if d.sure else UNSURE
         cv2.rectangle(left, (x - 4, y - 4), (x + w + 4, y + h + 4), color, 2 if i == view.focus else 1, AA)
     cv2.rectangle(left, (0, 0), (cw - 1, ch - 1), RULE, 1)
