@@ -185,39 +185,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_BROKEN_PIPE
-    except KeyboardInterrupt:
-        if debug:
-            traceback.print_exc()
-        print(f"{name}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except ModuleNotFoundError as exc:
-        error = missing_extra(exc)
-        if error is None:
-            return _internal(name, exc, debug)
-        if debug:
-            traceback.print_exc()
-        print(f"{name}: {error}", file=sys.stderr)
-        return EXIT_MISSING_EXTRA
-    except DigitkitError as exc:
-        if debug:
-            traceback.print_exc()
-        print(f"{name}: error: {_one_line(str(exc))}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILURE
-    except OSError as exc:  # the environment: a full disk, a read-only folder, a file that vanished
-        if debug:
-            traceback.print_exc()
-        print(f"{name}: error: {_describe_os_error(exc)}", file=sys.stderr)
-        return EXIT_FAILURE
-    except MemoryError:
-        if debug:
-            traceback.print_exc()
-        print(f"{name}: error: out of memory", file=sys.stderr)
-        return EXIT_FAILURE
-    except Exception as exc:  # a bug: still one line, and the way to the traceback
-        return _internal(name, exc, debug)
+    except (KeyboardInterrupt, Exception) as exc:
+        return _failed(name, exc, debug)
     finally:
         sys.stdout = stdout
     return int(result or 0)
+
+
+def _failed(name: str, exc: BaseException, debug: bool) -> int:
+    """One line on stderr naming what went wrong (the traceback too with --debug), and the exit code for it."""
+    if isinstance(exc, KeyboardInterrupt):
+        line, code = "interrupted", EXIT_INTERRUPTED
+    elif isinstance(exc, ModuleNotFoundError) and (extra := missing_extra(exc)) is not None:
+        line, code = str(extra), EXIT_MISSING_EXTRA
+    elif isinstance(exc, DigitkitError):
+        line, code = f"error: {_one_line(str(exc))}", EXIT_USAGE if isinstance(exc, UsageError) else EXIT_FAILURE
+    elif isinstance(exc, OSError):  # the environment: a full disk, a read-only folder, a file that vanished
+        line, code = f"error: {_describe_os_error(exc)}", EXIT_FAILURE
+    elif isinstance(exc, MemoryError):
+        line, code = "error: out of memory", EXIT_FAILURE
+    else:  # a bug: still one line, and the way to the traceback
+        return _internal(name, exc, debug)
+    if debug:
+        traceback.print_exc()
+    print(f"{name}: {line}", file=sys.stderr)
+    return code
 
 
 def _one_line(message: str) -> str:
