@@ -107,13 +107,13 @@ def _calibration_lines(rows: list[dict[str, Any]]) -> list[str]:
         "The runtime divides the logits by the file's `digitkit.temperature` before softmax (temperature scaling,",
         "Guo et al. 2017): the digit read never changes, the confidence says how often it is right. Fitted at",
         "export by maximum likelihood on real writers the checkpoint never trained on (`digitkit export`,",
-        "`train/calibration.py`); expected calibration error (15 bins) there, before → after:",
+        "`train/calibration.py`); expected calibration error (15 bins) there, with the plain softmax and with the temperature:",
         "",
     ]
     for r in calibrated:
         meta = r["metadata"]
         before, after = meta.get("digitkit.ece_before"), meta.get("digitkit.ece_after")
-        ece = f"; ECE {float(before):.2%} → {float(after):.2%}" if before and after else ""
+        ece = f"; ECE {float(before):.2%} plain, {float(after):.2%} with it" if before and after else ""
         lines.append(
             f"- `{r['model']}`: temperature {float(meta['digitkit.temperature']):.3f}, fitted on "
             f"{meta.get('digitkit.temperature_fitted_on', '?')}{ece}."
