@@ -7,8 +7,11 @@ reads as ``?`` in the text, so a half-read number is never mistaken for a whole 
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, replace
 from typing import Any
+
+import numpy as np
 
 from digitkit.runtime.recognizer import PAGE_GUARD_SURE, PAGE_VOUCHES, Prediction, Recognizer
 from digitkit.runtime.vision import VisionConfig, find_rows
@@ -62,9 +65,20 @@ def read_number(
     ``config``: the picture pipeline's tuning numbers (``VisionConfig``).
     """
     recognizer = recognizer or Recognizer()
-    judge = (lambda batch: [p.confidence for p in recognizer.predict_mnist(list(batch))]) if orient else None
-    page = find_rows(picture, recognizer.classify_mnist, judge=judge, veto=recognizer.page_veto, config=config)
-    predictions = recognizer.predict_mnist([d.mnist for d in page.digits], rows=[d.row for d in page.digits])
+    judged: list[tuple[list[np.ndarray], tuple[np.ndarray, np.ndarray]]] = []  # the orientation pass's model outputs
+
+    def judge(mnist: list[np.ndarray]) -> list[float]:
+        outputs = recognizer.model_outputs(mnist)
+        judged.append((mnist, outputs))
+        return [p.confidence for p in recognizer.predict_mnist(mnist, outputs=outputs)]
+
+    page = find_rows(
+        picture, recognizer.classify_mnist, judge=judge if orient else None, veto=recognizer.page_veto, config=config
+    )
+    mnist = [d.mnist for d in page.digits]
+    # the page kept was judged already (its very arrays): its digits are not classified twice
+    outputs = next((o for seen, o in judged if len(seen) == len(mnist) and all(map(operator.is_, seen, mnist))), None)
+    predictions = recognizer.predict_mnist(mnist, rows=[d.row for d in page.digits], outputs=outputs)
     words = _word_rows(page.digits, predictions)
     digits = [
         replace(p, box=d.box, row=d.row) for d, p in zip(page.digits, predictions, strict=True) if d.row not in words

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -216,7 +217,12 @@ class Recognizer:
         return predictions
 
     def predict_mnist(
-        self, digits: list[np.ndarray | None], *, on_page: bool = True, rows: list[int] | None = None
+        self,
+        digits: Sequence[np.ndarray | None],
+        *,
+        on_page: bool = True,
+        rows: list[int] | None = None,
+        outputs: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> list[Prediction]:
         """Already-preprocessed 28×28 digits (None for "no digit") -> Predictions.
 
@@ -225,12 +231,11 @@ class Recognizer:
         the row's digits; the guard then only vetoes (PAGE_GUARD_SURE). False
         for pictures that are each meant to hold one digit: confidence is the
         top probability × the guard's P(digit). ``rows``: each digit's row on the page; a crop is then vouched
-        for by the crops of its own row only (a letter alone in the margin by none).
+        for by the crops of its own row only (a letter alone in the margin by none). ``outputs``: the
+        ``model_outputs`` of these digits, when a caller already has them (the models are not run again).
         """
         found = [d for d in digits if d is not None]
-        batch = np.stack(found) if found else np.empty((0, 28, 28), np.float32)
-        probs = self.classify_mnist(batch)
-        digit_like = self.digit_likeness(batch)
+        probs, digit_like = self.model_outputs(found) if outputs is None else outputs
         # the page (or the row) vouches for a crop when another crop on it is surely a digit; a lone mark, or marks
         # none of which is (a word, a letter broken in pieces), are judged each on its own, as ``predict`` judges
         groups = [0] * len(found) if rows is None else [r for r, d in zip(rows, digits, strict=True) if d is not None]
@@ -246,6 +251,11 @@ class Recognizer:
             out.append(self._decide(probs[k], float(digit_like[k]), d, vouched))
             k += 1
         return out
+
+    def model_outputs(self, digits: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """28×28 digits -> the classifier's (N, 10) probabilities and the guard's (N,) P(digit), in one batch."""
+        batch = np.stack(digits) if digits else np.empty((0, 28, 28), np.float32)
+        return self.classify_mnist(batch), self.digit_likeness(batch)
 
     def _decide(self, probs: np.ndarray, digit_like: float, mnist: np.ndarray, on_page: bool) -> Prediction:
         best = int(np.argmax(probs))

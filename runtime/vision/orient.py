@@ -9,7 +9,7 @@ most confident kept, but only by a clear margin (a 6 upside down is a good 9).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import cv2
@@ -25,12 +25,12 @@ def turn(grey: np.ndarray, degrees: int) -> np.ndarray:
     return grey if degrees == 0 else cv2.rotate(grey, codes[degrees])
 
 
-def strength(page, judge: Callable[[np.ndarray], np.ndarray]) -> float:
-    """Mean confidence of a page's digits as ``judge`` ((N, 28, 28) -> (N,) confidences) gives it; 0 without digits."""
+def strength(page, judge: Callable[[list[np.ndarray]], Sequence[float] | np.ndarray]) -> float:
+    """Mean confidence of a page's digits as ``judge`` (their 28×28s -> a confidence each) gives it; 0 without digits."""
     digits = page.digits
     if not digits:
         return 0.0
-    return float(np.mean(judge(np.stack([d.mnist for d in digits]))))
+    return float(np.mean(judge([d.mnist for d in digits])))
 
 
 def most_confident(grey: np.ndarray, upright, read: Callable, judge: Callable):

@@ -11,14 +11,13 @@ geometry cannot: where touching digits part, and which way up a page is.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from statistics import median
 from typing import Any, cast
 
 import cv2
 import numpy as np
-from numpy.typing import ArrayLike
 
 from digitkit.runtime.images import load_picture
 from digitkit.runtime.vision import orient, stages
@@ -35,7 +34,9 @@ from digitkit.runtime.vision.normalise import digit_region, fit_and_centre
 from digitkit.runtime.vision.split import Classify, Veto, split_touching
 from digitkit.runtime.vision.underlines import without_underlines
 
-Judge = Callable[[np.ndarray], ArrayLike]  # (N, 28, 28) -> (N,) confidence that each is the digit it reads as
+Judge = Callable[
+    [list[np.ndarray]], Sequence[float] | np.ndarray
+]  # a page's 28×28s -> the confidence that each is the digit it reads as
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ def find_rows(
     """Every digit of a picture, rows top to bottom, each left to right.
 
     With ``classify``, touching digits are split where recognition says so. With
-    ``judge`` ((N, 28, 28) -> (N,) confidences, e.g. a recognizer's), a page whose
+    ``judge`` (the page's 28×28s -> their confidences, e.g. a recognizer's), a page whose
     upright reading is weak is also read turned by 90, 270 and 180 degrees
     (``orient.py``); ``Page.turned`` says which was kept. ``veto`` ((N, 28, 28) -> (N,) in [0, 1], e.g. a
     recognizer's ``page_veto``) keeps a cut from making digits of what is no digit (``split.py``).
