@@ -70,7 +70,9 @@ typecheck: setup
 
 # the runtime's tests on Python 3.10, the oldest pyproject admits (torch-free: the runtime and app extras only;
 # tests that need the train extra skip); skipped with a line where no python3.10 is found
-PY310 ?= $(shell command -v python3.10 || ls /root/.pyenv/versions/3.10*/bin/python3.10 2>/dev/null | head -1)
+# the first python3.10 that runs (a pyenv shim of an inactive version does not)
+PY310 ?= $(shell for p in $$(ls $${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10*/bin/python3.10 2>/dev/null) \
+	$$(command -v python3.10); do $$p -c '' 2>/dev/null && echo $$p && break; done)
 RUNTIME_TESTS := tests/test_recognizer.py tests/test_reading.py tests/test_runtime_cli.py tests/test_images.py \
 	tests/test_odd_sizes.py tests/test_marks.py tests/test_words.py tests/test_forms.py tests/test_several_digits.py \
 	tests/test_vision_config.py tests/test_vision_stages.py tests/test_vision_fast_paths.py tests/test_vision_to_mnist.py \
