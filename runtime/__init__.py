@@ -20,6 +20,7 @@ _EXPORTS = {
     "find_rows": "vision",
     "Digit": "vision",
     "Page": "vision",
+    "VisionConfig": "vision",
     "annotate": "annotate",
     "Recognizer": "recognizer",
     "Prediction": "recognizer",
