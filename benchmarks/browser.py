@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from digitkit.runtime.errors import DigitkitError
+from digitkit.timing import median_ms
 
 REPO = Path(__file__).resolve().parents[1]
 # flags that work in a container without a display, a GPU or a network
@@ -293,13 +294,7 @@ def python_latency(model_file: Path, threads: int, runs: int, warmup: int = 20) 
 
     recognizer = Recognizer(model_file, provider="cpu", threads=threads, guard=False)
     tensor = recognizer.model_input(to_mnist(python_picture([[(60, 60), (220, 60), (130, 160), (100, 230)]]))[None])
-    times = []
-    for i in range(warmup + runs):
-        start = time.perf_counter()
-        recognizer.run_model(tensor)
-        if i >= warmup:
-            times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+    return median_ms(lambda: recognizer.run_model(tensor), runs, warmup_calls=warmup)
 
 
 def latency(driver: Any, url: str, runs: int) -> list[dict]:
