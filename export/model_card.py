@@ -16,6 +16,8 @@ from typing import Any
 from digitkit.export.onnx_export import OPSET
 from digitkit.runtime.errors import DigitkitError
 from digitkit.runtime.files import atomic_write_text
+from digitkit.train.config import ARCH_ALIASES
+from digitkit.train.printed_digits import TRAINING_FONTS
 
 OPSET_NOTE = f"""Opset {OPSET}, IR version 9, written by PyTorch's TorchScript exporter (`dynamo=False`). Measured:
 the installed onnxruntime 1.32, OpenCV 5.0 and onnxruntime's mobile checker accept every opset up to
@@ -57,8 +59,23 @@ def _recipe(meta: dict[str, str]) -> str:
     cfg = json.loads(meta.get("digitkit.train_config", "{}"))
     if not cfg:
         return "(no training configuration recorded)"
+    start = json.loads(meta.get("digitkit.started_from", "null"))
+    if start is None:
+        return _run(cfg)
+    before = start.get("train_config")
     return (
-        f"`{cfg.get('arch')}` widths {tuple(cfg.get('widths', ()))}, head `{cfg.get('head')}`, dropout {cfg.get('dropout')}; "
+        f"first trained: {_run(before) if before else '(its recipe is not recorded)'} Then fine-tuned from that model "
+        f"(`{start.get('file')}`, SHA-256 `{start.get('sha256')}`), BatchNorm frozen: {_run(cfg)} The loss adds a "
+        f"distillation term (weight {cfg.get('distill')}, temperature 2) toward the starting model's answers on "
+        "MNIST's digits, so the model keeps what it read there."
+    )
+
+
+def _run(cfg: dict[str, Any]) -> str:
+    """One training run's recipe in a sentence or two."""
+    arch = ARCH_ALIASES.get(cfg.get("arch"), cfg.get("arch"))
+    return (
+        f"`{arch}` widths {tuple(cfg.get('widths', ()))}, head `{cfg.get('head')}`, dropout {cfg.get('dropout')}; "
         f"{cfg.get('epochs')} epochs of AdamW (batch {cfg.get('batch_size')}, one-cycle LR max {cfg.get('max_lr')}, "
         f"weight decay {cfg.get('weight_decay')}, label smoothing {cfg.get('label_smoothing')}) on the {cfg.get('subset') or 60_000:,} MNIST training images "
         f"with random affine augmentation (±{cfg.get('rotate_deg')}°, scale {tuple(cfg.get('scale', ()))}, shift ±{cfg.get('shift_px')} px, "
@@ -72,9 +89,11 @@ def _cvl_recipe(cfg: dict[str, Any]) -> str:
     if not splits:
         return ""
     names = " + ".join(f"CVL {s}" for s in splits)
+    printed = cfg.get("printed_digits") or 0
+    fonts = f" and {printed:,} digits printed in the Hershey fonts {', '.join(TRAINING_FONTS)}" if printed else ""
     return (
         f" Added: {names} ({7_000 * len(splits):,} digits by European writers, each repeated {cfg.get('cvl_repeat')}× "
-        "per epoch), through the runtime's `to_mnist`. CVL Single Digit set, Computer Vision Lab, TU Wien; research "
+        f"per epoch){fonts}, through the runtime's `to_mnist`. CVL Single Digit set, Computer Vision Lab, TU Wien; research "
         'use; Diem et al., "ICDAR 2013 Competition on Handwritten Digit Recognition (HDRC 2013)", ICDAR 2013.'
     )
 

@@ -140,6 +140,9 @@ def export_checkpoint(
             "parameters": str(parameters),
             "train_config": json.dumps(cfg, sort_keys=True),
             "epochs_trained": str(state.get("epoch", "?")),
+            **(
+                {"started_from": json.dumps(state["started_from"], sort_keys=True)} if state.get("started_from") else {}
+            ),
         },
     )
     onnx.helper.set_model_props(proto, spec.to_metadata())

@@ -46,7 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--preset",
         default="quick",
         choices=sorted(PRESETS),
-        help="quick (minutes, main job), full (the shipped model), tiny (<10k parameters), dense (the plain-conv CNN shipped first)",
+        help="quick (minutes, main job); full, tiny (<10k parameters): MNIST; full-writers, tiny-writers: those fine-tuned on"
+        " MNIST + CVL, the shipped models; quick-cvl; dense (the plain-conv CNN shipped first)",
     )
     p.add_argument(
         "--out", type=Path, default=None, help="run folder for checkpoint.pt and metrics.json (default: runs/<preset>)"
@@ -59,6 +60,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="train on the first N training images only",
     )
     p.add_argument("--seed", type=int_range(0, 2**32 - 1), default=None)
+    p.add_argument(
+        "--init",
+        type=Path,
+        default=None,
+        help="fine-tune from these weights (a checkpoint.pt or an exported fp32 .onnx of the preset's architecture)",
+    )
     p.add_argument("--device", type=_device, default="cpu", help="cpu (default), cuda, cuda:N, or auto")
     p.add_argument(
         "--threads", type=threads, default=None, help="CPU threads (default: all usable cores; at most that many)"
@@ -130,7 +137,7 @@ def _train(args: argparse.Namespace) -> int:
 
     from digitkit.train.trainer import train
 
-    cfg = preset(args.preset, epochs=args.epochs, subset=args.subset, seed=args.seed)
+    cfg = preset(args.preset, epochs=args.epochs, subset=args.subset, seed=args.seed, init=args.init and str(args.init))
     out = args.out or Path("runs") / args.preset
     try:
         metrics = train(

@@ -10,10 +10,12 @@ there.
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -30,12 +32,35 @@ from digitkit.train.checkpoint import MNIST_MEAN, MNIST_STD, load_checkpoint, sa
 from digitkit.train.config import TrainConfig
 from digitkit.train.cvl import held_out_split, load_cvl, with_cvl_digits
 from digitkit.train.distributed import DistContext
+from digitkit.train.init_weights import freeze_norm, starting_model
 from digitkit.train.mnist import Mnist, load_mnist
 from digitkit.train.model import build_model, count_parameters
+from digitkit.train.printed_digits import printed_digits
 from digitkit.train.progress import progress_bar
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.json"
+DISTILL_TEMPERATURE = 2.0  # Hinton et al.'s usual softening; the loss is scaled by its square
+
+
+@dataclass
+class Distillation:
+    """Keeps the answers of ``teacher`` (the model a fine-tuning run started from) on the training rows marked in
+    ``rows``: a KL term toward its softened softmax, weighted by ``weight`` and by the marked share of each batch."""
+
+    teacher: torch.nn.Module
+    weight: float
+    rows: torch.Tensor  # bool, one per training image
+
+    def loss(self, logits: torch.Tensor, x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+        marked = self.rows[idx]
+        if not marked.any():
+            return logits.new_zeros(())
+        with torch.no_grad():
+            target = F.log_softmax(self.teacher(x[marked]) / DISTILL_TEMPERATURE, 1)
+        mine = F.log_softmax(logits[marked] / DISTILL_TEMPERATURE, 1)
+        kl = F.kl_div(mine, target, log_target=True, reduction="batchmean") * DISTILL_TEMPERATURE**2
+        return self.weight * kl * marked.float().mean()
 
 
 def pick_device(name: str = "cpu") -> torch.device:
@@ -133,6 +158,8 @@ def run_epoch(
     label_smoothing: float = 0.0,
     steps: Iterable[int] | None = None,
     ctx: DistContext | None = None,
+    frozen_norm: bool = False,
+    distill: Distillation | None = None,
 ) -> tuple[float, float]:
     """One pass over ``images[order]`` (uint8, (N, 28, 28)); returns (mean loss, train accuracy).
 
@@ -140,10 +167,13 @@ def run_epoch(
     they see their pixels normalised the same way. ``steps`` may be a tqdm bar
     over the step indices; it then shows the running loss and accuracy.
     Under DDP (``ctx`` of several ranks) each rank trains on its share of every
-    global batch and the returned figures are over all ranks.
+    global batch and the returned figures are over all ranks. A fine-tuning run
+    keeps BatchNorm frozen (``frozen_norm``) and may distill its starting model.
     """
     sharded = ctx is not None and ctx.world_size > 1
     model.train()
+    if frozen_norm:
+        freeze_norm(model)
     seen = correct = 0
     loss_sum = 0.0
     steps = range((len(order) + batch_size - 1) // batch_size) if steps is None else steps
@@ -158,6 +188,8 @@ def run_epoch(
         x, y = (batch - MNIST_MEAN) / MNIST_STD, labels[idx]
         logits = model(x)
         loss = F.cross_entropy(logits, y, label_smoothing=label_smoothing)
+        if distill is not None:
+            loss = loss + distill.loss(logits, x, idx)
         optimizer.zero_grad(set_to_none=True)
         # weighted by this rank's share so DDP's average over ranks is the global batch's mean loss
         (loss * (len(y) * ctx.world_size / global_count) if sharded else loss).backward()
@@ -212,20 +244,36 @@ def train(
     labels = torch.from_numpy(np.array(data.train_labels, dtype=np.int64))
     if cfg.subset:
         images, labels = images[: cfg.subset], labels[: cfg.subset]
+    n_mnist = len(images)
     if cfg.cvl_splits:  # real European handwriting (train/cvl.py)
         images, labels = (
             torch.from_numpy(a) for a in with_cvl_digits(images.numpy(), labels.numpy(), cfg.cvl_splits, cfg.cvl_repeat)
         )
+    if cfg.printed_digits:
+        printed, printed_labels = printed_digits(cfg.printed_digits)
+        images, labels = (
+            torch.cat([images, torch.from_numpy(printed)]),
+            torch.cat([labels, torch.from_numpy(printed_labels)]),
+        )
     images, labels = images.to(dev), labels.to(dev)
 
     torch.manual_seed(cfg.seed)
-    model = build_model(cfg.arch, cfg.widths, cfg.head, cfg.dropout).to(dev)
+    model, origin = (
+        starting_model(cfg.init, cfg) if cfg.init else (build_model(cfg.arch, cfg.widths, cfg.head, cfg.dropout), None)
+    )
+    model = model.to(dev)
+    distill = None
+    if cfg.distill:
+        if not cfg.init:
+            raise DigitkitError("distill needs init: the model whose answers on MNIST the run keeps")
+        mnist_rows = torch.arange(len(images), device=dev) < n_mnist  # CVL's and printed digits come after MNIST's
+        distill = Distillation(copy.deepcopy(model).eval(), cfg.distill, mnist_rows)
     ddp_model = distributed.wrap_model(model, ctx, dev, sync_bn) if ctx.active else None
     model = ddp_model.module if ddp_model is not None else model  # SyncBatchNorm may have replaced modules
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.max_lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = (len(images) + cfg.batch_size - 1) // cfg.batch_size
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, cfg.max_lr, epochs=cfg.epochs, steps_per_epoch=steps_per_epoch
+        optimizer, cfg.max_lr, epochs=cfg.epochs, steps_per_epoch=steps_per_epoch, pct_start=cfg.warmup
     )
     generator = torch.Generator(device=dev).manual_seed(cfg.seed)
     history: list[dict[str, float]] = []
@@ -270,7 +318,7 @@ def train(
         augment = partial(augment_batch, cfg=cfg, generator=augment_generator)
         loss, accuracy = run_epoch(
             ddp_model or model, images, labels, order, cfg.batch_size, optimizer, scheduler, augment,
-            cfg.label_smoothing, bar, ctx,
+            cfg.label_smoothing, bar, ctx, frozen_norm=cfg.init is not None, distill=distill,
         )  # fmt: skip
         epoch_seconds = time.perf_counter() - started
         wall_before += epoch_seconds
@@ -295,7 +343,7 @@ def train(
                 "generator": generator.get_state(), "torch_rng": torch.get_rng_state(), "epoch": epoch + 1,
                 "history": history, "config": cfg.to_dict(), "train_seconds": wall_before,
                 "normalization": {"mean": MNIST_MEAN, "std": MNIST_STD}, "parameters": n_params,
-                "world_size": ctx.world_size, "backend": ctx.backend,
+                "world_size": ctx.world_size, "backend": ctx.backend, "started_from": origin,
             },
         )  # fmt: skip
 
@@ -308,6 +356,7 @@ def train(
         "train_seconds": round(wall_before, 1),
         "parameters": n_params,
         "config": cfg.to_dict(),
+        "started_from": origin,
         "history": history,
         "device": str(dev),
         "threads": torch.get_num_threads(),  # per process
