@@ -148,3 +148,17 @@ def test_cli_init_that_is_missing_is_one_line(tmp_path, capsys):
     code = main(["train", "--preset", "smoke", "--init", str(tmp_path / "none.onnx"), "--out", str(tmp_path / "r")])
     err = capsys.readouterr().err
     assert code != 0 and "none.onnx: no such file" in err and "Traceback" not in err
+
+
+def test_printed_digits_are_mnist_like_and_leave_the_checking_fonts_out():
+    from digitkit.train import nondigits
+    from digitkit.train.printed_digits import TRAINING_FONTS, printed_digits
+
+    images, labels = printed_digits(60, seed=5)
+    assert images.dtype == np.uint8 and images.shape[1:] == (28, 28) and 50 <= len(images) == len(labels) <= 60
+    assert set(labels.tolist()) == set(range(10))
+    assert images[:, 0, :].max() < 128 and images[:, :, 0].max() < 128  # black paper, the ink inside
+    assert images.reshape(len(images), -1).max(1).min() > 200  # every one holds white ink
+    assert not set(TRAINING_FONTS) & set(nondigits.CALIBRATION_FONTS) and len(TRAINING_FONTS) == 4
+    again, _ = printed_digits(60, seed=5)
+    assert np.array_equal(images, again)

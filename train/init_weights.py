@@ -28,9 +28,7 @@ from digitkit.train.model import build_model
 def starting_model(path: str | os.PathLike[str], cfg: TrainConfig) -> tuple[nn.Module, dict[str, Any]]:
     """A model of ``cfg``'s architecture holding the weights of ``path`` (``.pt`` checkpoint or ``.onnx``), and
     what it was: the file's name and SHA-256, and the recipe that trained it where the file records one."""
-    source = Path(path)
-    if not source.is_file():
-        raise DigitkitError(f"--init {source}: no such file (a checkpoint.pt or a model exported to .onnx)")
+    source = check_start(path)
     model = build_model(cfg.arch, cfg.widths, cfg.head, cfg.dropout)
     origin: dict[str, Any] = {"file": source.name, "sha256": sha256_file(source)}
     if source.suffix == ".onnx":
@@ -43,6 +41,17 @@ def starting_model(path: str | os.PathLike[str], cfg: TrainConfig) -> tuple[nn.M
         model.load_state_dict(trained.state_dict())
         origin["train_config"] = state["config"]
     return model, origin
+
+
+def check_start(path: str | os.PathLike[str]) -> Path:
+    """The start's path, or one line saying it is missing (called before a run loads its data, too)."""
+    source = Path(path)
+    if not source.is_file():
+        raise DigitkitError(
+            f"{source}: no such file; a fine-tuning run starts from it (train that model first, or give --init "
+            "a checkpoint.pt or an exported .onnx)"
+        )
+    return source
 
 
 def freeze_norm(model: nn.Module) -> None:

@@ -32,7 +32,7 @@ from digitkit.train.checkpoint import MNIST_MEAN, MNIST_STD, load_checkpoint, sa
 from digitkit.train.config import TrainConfig
 from digitkit.train.cvl import held_out_split, load_cvl, with_cvl_digits
 from digitkit.train.distributed import DistContext
-from digitkit.train.init_weights import freeze_norm, starting_model
+from digitkit.train.init_weights import check_start, freeze_norm, starting_model
 from digitkit.train.mnist import Mnist, load_mnist
 from digitkit.train.model import build_model, count_parameters
 from digitkit.train.printed_digits import printed_digits
@@ -222,6 +222,8 @@ def train(
     every global batch under DDP, rank 0 alone logs and writes the checkpoint
     and metrics, and every rank returns the same metrics.
     """
+    if cfg.init:
+        check_start(cfg.init)  # said before anything is written or loaded
     ctx, dev = distributed.init_distributed(pick_device(device))
     log = _log if ctx.is_main else _quiet
     if sync_bn and not ctx.active:
