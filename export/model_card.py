@@ -63,11 +63,15 @@ def _recipe(meta: dict[str, str]) -> str:
     if start is None:
         return _run(cfg)
     before = start.get("train_config")
+    distill = (
+        f" The loss adds a distillation term (weight {cfg['distill']}, temperature 2) toward the starting model's "
+        "answers on MNIST's digits, so the model keeps what it read there."
+        if cfg.get("distill")
+        else ""
+    )
     return (
         f"first trained: {_run(before) if before else '(its recipe is not recorded)'} Then fine-tuned from that model "
-        f"(`{start.get('file')}`, SHA-256 `{start.get('sha256')}`), BatchNorm frozen: {_run(cfg)} The loss adds a "
-        f"distillation term (weight {cfg.get('distill')}, temperature 2) toward the starting model's answers on "
-        "MNIST's digits, so the model keeps what it read there."
+        f"(`{start.get('file')}`, SHA-256 `{start.get('sha256')}`), BatchNorm frozen: {_run(cfg)}{distill}"
     )
 
 

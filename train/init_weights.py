@@ -66,7 +66,7 @@ def _same_architecture(source: Path, found: TrainConfig, cfg: TrainConfig) -> No
     theirs = (ARCH_ALIASES.get(found.arch, found.arch), tuple(found.widths), found.head)
     if mine != theirs:
         raise DigitkitError(
-            f"--init {source}: a {' '.join(map(str, theirs))} model; this preset trains {' '.join(map(str, mine))}"
+            f"{source}: a {' '.join(map(str, theirs))} model; this preset trains {' '.join(map(str, mine))}"
         )
 
 
@@ -77,10 +77,10 @@ def _load_onnx(model: nn.Module, source: Path, cfg: TrainConfig) -> dict[str, An
     try:
         graph = onnx.load(str(source))
     except Exception as exc:  # onnx raises DecodeError, ValueError, OSError for a file that is not a model
-        raise DigitkitError(f"--init {source}: not an ONNX model ({type(exc).__name__})") from None
+        raise DigitkitError(f"{source}: not an ONNX model ({type(exc).__name__})") from None
     props = {p.key: p.value for p in graph.metadata_props}
     if props.get("digitkit.precision", "fp32") != "fp32":
-        raise DigitkitError(f"--init {source}: a {props['digitkit.precision']} model; fine-tune from the fp32 one")
+        raise DigitkitError(f"{source}: a {props['digitkit.precision']} model; fine-tune from the fp32 one")
     if "digitkit.train_config" in props:
         _same_architecture(source, TrainConfig.from_dict(json.loads(props["digitkit.train_config"])), cfg)
     weights = {i.name: numpy_helper.to_array(i) for i in graph.graph.initializer}
@@ -89,8 +89,8 @@ def _load_onnx(model: nn.Module, source: Path, cfg: TrainConfig) -> dict[str, An
     convs = [m for m in model.features if isinstance(m, nn.Conv2d)]
     norms = [m for m in model.features if isinstance(m, nn.BatchNorm2d)]
     linears = [m for m in model.head if isinstance(m, nn.Linear)]
-    if len(onnx_convs) != len(convs) or len(gemms) != len(linears) != 1:
-        raise DigitkitError(f"--init {source}: its layers do not match the {cfg.arch} {tuple(cfg.widths)} model")
+    if len(onnx_convs) != len(convs) or len(gemms) != 1 or len(linears) != 1:
+        raise DigitkitError(f"{source}: its layers do not match the {cfg.arch} {tuple(cfg.widths)} model")
     try:
         with torch.no_grad():
             for node, conv, norm in zip(onnx_convs, convs, norms, strict=True):
@@ -103,7 +103,7 @@ def _load_onnx(model: nn.Module, source: Path, cfg: TrainConfig) -> dict[str, An
             linears[0].bias.copy_(torch.from_numpy(weights[gemms[0].input[2]].copy()))
     except (KeyError, IndexError, RuntimeError) as exc:  # a weight missing or of another shape
         raise DigitkitError(
-            f"--init {source}: its weights do not fit the {cfg.arch} {tuple(cfg.widths)} model ({exc})"
+            f"{source}: its weights do not fit the {cfg.arch} {tuple(cfg.widths)} model ({exc})"
         ) from None
     recorded = {k: props["digitkit." + k] for k in ("checkpoint_sha256", "test_accuracy") if "digitkit." + k in props}
     if "digitkit.train_config" in props:

@@ -20,7 +20,8 @@ SIZES = (28, 56, 112)  # pixels: the sizes font_digit draws at, as the guard's p
 
 
 def printed_digits(n: int, seed: int = SEED, fonts: tuple[str, ...] = TRAINING_FONTS) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` printed digits, 0-9 in turn, at random size, slant and paper: uint8 (n, 28, 28) white on black, labels."""
+    """Up to ``n`` printed digits, 0-9 in turn, at random size, slant and paper: uint8 (N, 28, 28) white on black, and
+    their labels (N <= n: a digit too faint for ``to_mnist`` to find is left out)."""
     from digitkit.runtime.vision import to_mnist
 
     rng = np.random.default_rng(seed)
@@ -28,7 +29,7 @@ def printed_digits(n: int, seed: int = SEED, fonts: tuple[str, ...] = TRAINING_F
     for i in range(n):
         digit = i % 10
         mnist = to_mnist(nondigits.font_digit(digit, rng, int(rng.choice(SIZES)), fonts))
-        if mnist is not None:  # a digit too faint for to_mnist to find is left out
+        if mnist is not None:
             images.append(np.round(mnist * 255).astype(np.uint8))
             labels.append(digit)
     return np.stack(images), np.array(labels, np.int64)
