@@ -4,15 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a port number, not {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port {port} out of range (0-65535; 0 picks a free one)")
-    return port
+from digitkit.runtime.arguments import int_range
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +15,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "browser. `make web` installs onnxruntime-web (npm ci) and builds web/dist; this command rebuilds it "
         "when its sources are newer.",
     )
-    p.add_argument("--port", type=_port, default=8765, help="port to serve on (default 8765; 0 picks a free one)")
+    p.add_argument(
+        "--port", type=int_range(0, 65535), default=8765, help="port to serve on (default 8765; 0 picks a free one)"
+    )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--build", action="store_true", help="build web/dist and exit, without serving")
     p.set_defaults(handler=_web)
