@@ -96,8 +96,8 @@ bench: setup
 # retrain the shipped models: presets full and tiny on MNIST (~25 + ~10 min on 2 quiet cores), then full-writers and
 # tiny-writers fine-tune them on MNIST + CVL train (~5 + ~3 min; ../shared/data/cvl or $$DIGITKIT_CVL_DIR, without
 # which training stops with one line naming the missing file); export fits each softmax temperature on CVL valid's
-# writers, and runtime/models/digitkit-{cnn,tiny}* are replaced; then re-run `python -m digitkit.train.threshold`
-# (the "not sure" gate's threshold) and `make bench`
+# writers, and runtime/models/digitkit-{cnn,tiny}* and the digit guard are replaced; the threshold rule is printed
+# (set recognizer.DEFAULT_MIN_CONFIDENCE to it if it moved), then `make bench`
 ship: setup
 	$(BIN)/digitkit train --preset full --out runs/full --resume
 	$(BIN)/digitkit train --preset tiny --out runs/tiny --resume
@@ -109,6 +109,8 @@ ship: setup
 	$(BIN)/digitkit quantize runtime/models/digitkit-tiny.onnx --choose
 	$(BIN)/digitkit calibrate runtime/models/digitkit-cnn.onnx runtime/models/digitkit-cnn.int8.onnx \
 		runtime/models/digitkit-tiny.onnx runtime/models/digitkit-tiny.int8.onnx --no-verify
+	$(BIN)/python -m digitkit.train.guard  # the digit guard (its own data; about 10 minutes)
+	$(BIN)/python -m digitkit.train.threshold  # the rule for recognizer.DEFAULT_MIN_CONFIDENCE: check it still holds
 	$(BIN)/python -m digitkit.train.handwriting --reliability docs/reliability.png  # figures the model card quotes
 	$(BIN)/digitkit verify runtime/models/digitkit-cnn.onnx runtime/models/digitkit-cnn.int8.onnx \
 		--checkpoint runs/full-writers/checkpoint.pt --min-accuracy 0.9965 --max-int8-drop 0.10
