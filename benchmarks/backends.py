@@ -22,6 +22,7 @@ from digitkit.runtime.errors import DigitkitError
 
 TRAIN_EXTRA = "pip install 'digitkit[train]'"
 BASELINE = "pytorch-eager-fp32"  # every speed-up is measured against it
+EMPTY = "onnxruntime-cpu-empty"  # a graph without layers: what an onnxruntime call costs by itself
 
 
 class BackendUnavailable(Exception):
@@ -88,6 +89,30 @@ def _ort_cpu(key: str) -> Callable[[Context, int], Runner]:
         return Runner(_ort_session(path, threads, ["CPUExecutionProvider"], ctx), note=path.name)
 
     return load
+
+
+def _empty_graph(ctx: Context, threads: int) -> Runner:
+    """onnxruntime running a graph with no model in it (the input flattened, ten numbers kept): what a call costs
+    before any layer runs, the floor every onnxruntime row stands on."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    first_ten = [
+        helper.make_tensor(n, TensorProto.INT64, [1], [v]) for n, v in (("start", 0), ("end", 10), ("axis", 1))
+    ]
+    graph = helper.make_graph(
+        [
+            helper.make_node("Flatten", ["x"], ["flat"]),
+            helper.make_node("Slice", ["flat", "start", "end", "axis"], ["y"]),
+        ],
+        "empty",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 28, 28])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 10])],
+        first_ten,
+    )
+    path = ctx.workdir / "empty.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)]), str(path))
+    return Runner(_ort_session(path, threads, ["CPUExecutionProvider"], ctx), note="no layers")
 
 
 def _file_missing(key: str, what: str) -> Callable[[Context], str | None]:
@@ -354,6 +379,7 @@ def all_backends() -> list[Backend]:
     return [
         Backend("onnxruntime-cpu-fp32", "cnn", "fp32", "onnxruntime, CPU execution provider", lambda c: None, _ort_cpu("fp32")),
         Backend("onnxruntime-cpu-int8", "cnn", "int8", "onnxruntime, CPU, static int8 (QDQ) model", no_int8, _ort_cpu("int8")),
+        Backend(EMPTY, "empty", "fp32", "onnxruntime, CPU, a graph without layers (a call's floor)", lambda c: None, _empty_graph),
         Backend("onnxruntime-cuda-fp32", "cnn", "fp32", "onnxruntime, CUDA execution provider", _why_not_cuda, _ort_cuda(False)),
         Backend("onnxruntime-cuda-fp16", "cnn", "fp16", "onnxruntime, CUDA, fp16 model", _why_not_cuda, _ort_cuda(True)),
         Backend("onnxruntime-tensorrt-fp16", "cnn", "fp16", "onnxruntime, TensorRT execution provider", _why_not_tensorrt, _ort_cuda(True, tensorrt=True)),

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from digitkit.benchmarks import cold_start
-from digitkit.benchmarks.backends import BASELINE, Backend, BackendUnavailable, Context, Runner, all_backends
+from digitkit.benchmarks.backends import BASELINE, EMPTY, Backend, BackendUnavailable, Context, Runner, all_backends
 from digitkit.benchmarks.inputs import digit_batch
 from digitkit.benchmarks.machine import describe_machine, load_average, onnxruntime_providers, usable_cores
 from digitkit.benchmarks.models import ModelFiles, ModelInput, normalise, read_model_input
@@ -139,6 +139,10 @@ def measure_latency(
             except Exception as exc:  # a library failing on this machine is a result, not a crash
                 entry["reason"] = f"failed to run: {type(exc).__name__}: {str(exc).strip()[:300]}"
                 continue
+            if b.model == "empty":  # no model, nothing to agree with: only its time counts
+                entry.update(status="ran", note=runner.note, device=runner.device)
+                runners[_key(b)] = (b, runner)
+                continue
             if b.model not in references:
                 references[b.model] = _reference(ctx.models, b.model, x64, ctx.model_input)
             entry.update(status="ran", note=runner.note, device=runner.device, **_agreement(out, references[b.model]))
@@ -256,6 +260,9 @@ def summarise_results(entries: list[dict], rows: list[dict], cold: list[dict]) -
             if model == "cnn" or (ort and eager):
                 speedup = round(eager / ort, 2) if ort and eager else None
                 summary[f"{prefix}ort_fp32_batch1_speedup_vs_eager_threads{t}"] = speedup
+            empty = p50(EMPTY, t, 1, "empty")
+            if ort and empty:  # the model's own share of a call: ratio to onnxruntime with no layers to run
+                summary[f"{prefix}ort_fp32_batch1_vs_empty_graph_threads{t}"] = round(ort / empty, 2)
             single = p50(BASELINE, 1, 1, model)
             if t > 1 and eager and single and eager > STALL_FACTOR * single:
                 # more threads made eager PyTorch far slower: its OpenMP threads stalled (a busy machine), so the

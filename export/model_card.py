@@ -83,8 +83,13 @@ def _run(cfg: dict[str, Any]) -> str:
         f"{cfg.get('epochs')} epochs of AdamW (batch {cfg.get('batch_size')}, one-cycle LR max {cfg.get('max_lr')}, "
         f"weight decay {cfg.get('weight_decay')}, label smoothing {cfg.get('label_smoothing')}) on the {cfg.get('subset') or 60_000:,} MNIST training images "
         f"with random affine augmentation (±{cfg.get('rotate_deg')}°, scale {tuple(cfg.get('scale', ()))}, shift ±{cfg.get('shift_px')} px, "
-        f"shear ±{cfg.get('shear_deg')}°), seed {cfg.get('seed')}." + _cvl_recipe(cfg)
+        f"shear ±{cfg.get('shear_deg')}°{_elastic(cfg)}), seed {cfg.get('seed')}." + _cvl_recipe(cfg)
     )
+
+
+def _elastic(cfg: dict[str, Any]) -> str:
+    pixels = cfg.get("elastic_px") or 0
+    return f", elastic distortion up to {pixels} px" if pixels else ""
 
 
 def _cvl_recipe(cfg: dict[str, Any]) -> str:

@@ -123,7 +123,9 @@ def test_a_fine_tuning_run_records_its_start_through_export_to_the_model_card(st
     from digitkit.export.onnx_export import export_checkpoint
     from digitkit.train.trainer import train
 
-    cfg = dataclasses.replace(SMALL, epochs=1, init=str(start["onnx"]), distill=1.0, max_lr=1e-3, warmup=0.15)
+    cfg = dataclasses.replace(
+        SMALL, epochs=1, init=str(start["onnx"]), distill=1.0, max_lr=1e-3, warmup=0.15, elastic_px=2.0
+    )
     metrics = train(cfg, tmp_path / "tuned", threads=1, progress=False)
     assert metrics["started_from"]["sha256"] == sha256_file(start["onnx"])
     assert metrics["accuracy"] >= float(metrics["started_from"]["test_accuracy"]) - 0.02  # it kept what it knew
@@ -133,6 +135,9 @@ def test_a_fine_tuning_run_records_its_start_through_export_to_the_model_card(st
     recipe = _recipe(meta)
     assert recipe.startswith("first trained: `separable` widths (8, 16, 16)") and "Then fine-tuned from" in recipe
     assert sha256_file(start["onnx"]) in recipe and "distillation term (weight 1.0" in recipe
+    assert (
+        "elastic distortion up to 2.0 px" in recipe.split("Then fine-tuned")[1]
+    )  # the fine-tuning run's, not the start's
 
 
 def test_distill_without_a_start_is_one_line(tmp_path, mnist):
