@@ -6,7 +6,8 @@ refuse letters. The guard is a second, very small network trained for that
 one question: MNIST training digits, some rescanned at 16×16 (``low_resolution``),
 some drawn as photos of paper (``pictures.photographed``), Hershey-font digits, the writing styles
 of ``train/styles.py`` (a flagged 1, a crossed 7, an open 4, a round or slashed
-0) and the real European writers of CVL train (``cvl.py``) are the positives;
+0) and the real European writers of CVL train (``cvl.py``), as written and
+rescanned at 16×16 too, are the positives;
 generated non-digits (closed figures among them) with letters in four of the eight
 Hershey fonts (``nondigits.CALIBRATION_FONTS``) the negatives, a third of them rescanned the same way so that a
 blocky, two-level scan says nothing about digit or not. Real
@@ -19,7 +20,7 @@ multiplies that into the prediction's confidence.
     python -m digitkit.train.guard                 # writes runtime/models/digitkit-guard.onnx
 
 The defaults are what produced the shipped file (seed 1234, two threads; about
-10.5 minutes on a 2-core AMD EPYC, 3.5 of them making the pictures; CVL train must
+11 minutes on a 2-core AMD EPYC, 3.5 of them making the pictures; CVL train must
 be there). Needs the train extra (torch, onnx).
 The evaluation (benchmarks/robustness.py) uses other seeds and all eight fonts; the
 threshold is chosen on train[50000:], which the guard never saw.
@@ -57,6 +58,7 @@ def build_data(
     n_photographed: int = 0,
     n_style: int = 0,
     cvl_repeat: int = 0,
+    cvl_rescans: bool = False,
 ):
     from digitkit.train import nondigits, pictures
     from digitkit.train.mnist import load_mnist
@@ -81,9 +83,13 @@ def build_data(
 
         positives.append(style_digits(n_style, seed=seed).images.astype(np.float32) / 255)
     if cvl_repeat:  # real European writers (CVL train only: CVL valid's writers choose the threshold)
-        from digitkit.train.cvl import load_cvl
+        from digitkit.train.cvl import load_cvl, load_cvl_raw
 
         positives.extend([load_cvl("train").images.astype(np.float32) / 255] * cvl_repeat)
+        if cvl_rescans:  # and each of them rescanned at 16x16 once, as the MNIST digits above (its own random stream)
+            rescan_rng = np.random.default_rng(seed + 1)
+            raw = load_cvl_raw("train")[0]
+            positives.append(_pictures_to_mnist([low_resolution(p, rescan_rng) for p in raw]))
     positives = np.concatenate(positives)
     weights = {
         "blank": 0.03, "noise": 0.07, "scribble": 0.25, "lines": 0.1, "circles": 0.1, "shapes": 0.1, "letters": 0.35,
@@ -205,8 +211,8 @@ def export(model, path: Path) -> None:
         "digitkit.input": "N,1,28,28 to_mnist output in [0,1], white on black",
         "digitkit.output": "P(digit)",
         "digitkit.trained_on": "MNIST train[:50000] sample (plain, rescanned at 16x16, drawn as photos) + Hershey digits + "
-        "train/styles.py style digits + CVL train (67 European writers) vs generated non-digits (fonts: simplex, duplex, "
-        "complex, script_simplex; a third also rescanned at 16x16)",
+        "train/styles.py style digits + CVL train (67 European writers; plain, and rescanned at 16x16) vs generated "
+        "non-digits (fonts: simplex, duplex, complex, script_simplex; a third also rescanned at 16x16)",
     }.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
@@ -226,6 +232,9 @@ def main(argv=None) -> int:
     parser.add_argument("--photographed", type=int, default=8_000, help="MNIST digits drawn as photos of paper")
     parser.add_argument("--style", type=int, default=400, help="style digits (train/styles.py) per variant")
     parser.add_argument("--cvl-repeat", type=int, default=2, help="times CVL train's 7,000 real digits are positives")
+    parser.add_argument(
+        "--cvl-rescans", action=argparse.BooleanOptionalAction, default=True, help="CVL train rescanned at 16x16 too"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     start = time.time()
@@ -236,6 +245,7 @@ def main(argv=None) -> int:
         n_photographed=args.photographed,
         n_style=args.style,
         cvl_repeat=args.cvl_repeat,
+        cvl_rescans=args.cvl_rescans,
     )
     print(f"data: {len(positives)} digits, {len(negatives)} non-digits ({time.time() - start:.0f} s)", flush=True)
     model = train(positives, negatives, args.epochs)
