@@ -139,13 +139,12 @@ def measure_latency(
             except Exception as exc:  # a library failing on this machine is a result, not a crash
                 entry["reason"] = f"failed to run: {type(exc).__name__}: {str(exc).strip()[:300]}"
                 continue
-            if b.model == "empty":  # no model, nothing to agree with: only its time counts
-                entry.update(status="ran", note=runner.note, device=runner.device)
-                runners[_key(b)] = (b, runner)
-                continue
-            if b.model not in references:
-                references[b.model] = _reference(ctx.models, b.model, x64, ctx.model_input)
-            entry.update(status="ran", note=runner.note, device=runner.device, **_agreement(out, references[b.model]))
+            agreement = {}
+            if b.model != "empty":  # the graph without layers has nothing to agree with: only its time counts
+                if b.model not in references:
+                    references[b.model] = _reference(ctx.models, b.model, x64, ctx.model_input)
+                agreement = _agreement(out, references[b.model])
+            entry.update(status="ran", note=runner.note, device=runner.device, **agreement)
             runners[_key(b)] = (b, runner)
         log(f"threads={threads}: measuring {', '.join(runners) or 'nothing'}")
         for batch in config.batch_sizes:
