@@ -60,6 +60,13 @@ def _recipe(meta: dict[str, str]) -> str:
     if not cfg:
         return "(no training configuration recorded)"
     start = json.loads(meta.get("digitkit.started_from", "null"))
+    taught = json.loads(meta.get("digitkit.taught_by", "null"))
+    if taught is not None:
+        return (
+            f"{_run(cfg)} The loss adds a distillation term (weight {cfg.get('distill')}, temperature 2) toward the "
+            f"answers of a larger trained model (`{taught.get('file')}`, SHA-256 `{taught.get('sha256')}`) on every "
+            "training image."
+        )
     if start is None:
         return _run(cfg)
     before = start.get("train_config")

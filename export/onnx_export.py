@@ -143,6 +143,7 @@ def export_checkpoint(
             **(
                 {"started_from": json.dumps(state["started_from"], sort_keys=True)} if state.get("started_from") else {}
             ),
+            **({"taught_by": json.dumps(state["taught_by"], sort_keys=True)} if state.get("taught_by") else {}),
         },
     )
     onnx.helper.set_model_props(proto, spec.to_metadata())

@@ -147,6 +147,37 @@ def test_distill_without_a_start_is_one_line(tmp_path, mnist):
         train(dataclasses.replace(SMALL, distill=1.0), tmp_path / "run", threads=1, progress=False)
 
 
+def test_a_run_taught_by_another_model_learns_its_answers_and_the_card_names_it(start, tmp_path, mnist):
+    """A smaller model trained from scratch with a teacher's answers in its loss: it learns, records which file
+    taught it, and the model card says so (not as a fine-tuning: it started from nothing)."""
+    import onnx
+
+    from digitkit.export.model_card import _recipe
+    from digitkit.export.onnx_export import export_checkpoint
+    from digitkit.train.trainer import train
+
+    cfg = dataclasses.replace(SMALL, widths=(8, 8, 16), distill=1.0, teacher=str(start["checkpoint"]))
+    metrics = train(cfg, tmp_path / "student", threads=1, progress=False)
+    assert metrics["taught_by"] == {"file": str(start["checkpoint"]), "sha256": sha256_file(start["checkpoint"])}
+    assert metrics["accuracy"] > 0.6 and metrics["started_from"] is None
+    exported = export_checkpoint(tmp_path / "student" / "checkpoint.pt", tmp_path / "student.onnx")
+    recipe = _recipe({p.key: p.value for p in onnx.load(str(exported.path)).metadata_props})
+    assert recipe.startswith("`separable` widths (8, 8, 16)") and "Then fine-tuned" not in recipe
+    taught = (
+        f"answers of a larger trained model (`{start['checkpoint']}`, SHA-256 `{sha256_file(start['checkpoint'])}`)"
+    )
+    assert taught in recipe
+
+
+def test_a_missing_teacher_is_one_line_before_any_training(tmp_path, mnist):
+    from digitkit.train.trainer import train
+
+    cfg = dataclasses.replace(SMALL, distill=1.0, teacher=str(tmp_path / "none.pt"))
+    with pytest.raises(DigitkitError, match=r"none.pt: no such file; the run distils its answers \(train that model"):
+        train(cfg, tmp_path / "run", threads=1, progress=False)
+    assert not (tmp_path / "run").exists()
+
+
 def test_cli_init_that_is_missing_is_one_line(tmp_path, capsys):
     from digitkit.runtime.cli import main
 

@@ -46,8 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--preset",
         default="quick",
         choices=sorted(PRESETS),
-        help="quick (minutes, main job); full, tiny (<10k parameters): MNIST; full-writers, tiny-writers: those fine-tuned on"
-        " MNIST + CVL, the shipped models; quick-cvl; dense (the plain-conv CNN shipped first)",
+        help="quick (minutes, main job); full, tiny (<10k parameters): MNIST; full-writers (full fine-tuned on MNIST + CVL),"
+        " tiny-writers (tiny on both, taught by full-writers): the shipped models; quick-cvl; dense (the plain-conv CNN"
+        " shipped first)",
     )
     p.add_argument(
         "--out", type=Path, default=None, help="run folder for checkpoint.pt and metrics.json (default: runs/<preset>)"

@@ -43,14 +43,14 @@ def starting_model(path: str | os.PathLike[str], cfg: TrainConfig) -> tuple[nn.M
     return model, origin
 
 
-def check_start(path: str | os.PathLike[str]) -> Path:
-    """The start's path, or one line saying it is missing (called before a run loads its data, too)."""
+def check_start(path: str | os.PathLike[str], role: str = "") -> Path:
+    """The start's (or a teacher's: ``role``) path, or one line saying it is missing (called before a run loads its
+    data, too)."""
     source = Path(path)
     if not source.is_file():
-        raise DigitkitError(
-            f"{source}: no such file; a fine-tuning run starts from it (train that model first, or give --init "
-            "a checkpoint.pt or an exported .onnx)"
-        )
+        why = role or "a fine-tuning run starts from it"
+        how = "" if role else ", or give --init a checkpoint.pt or an exported .onnx"
+        raise DigitkitError(f"{source}: no such file; {why} (train that model first{how})")
     return source
 
 

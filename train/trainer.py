@@ -224,6 +224,8 @@ def train(
     """
     if cfg.init:
         check_start(cfg.init)  # said before anything is written or loaded
+    if cfg.distill and cfg.teacher:
+        check_start(cfg.teacher, "the run distils its answers")
     ctx, dev = distributed.init_distributed(pick_device(device))
     log = _log if ctx.is_main else _quiet
     if sync_bn and not ctx.active:
@@ -264,10 +266,19 @@ def train(
         starting_model(cfg.init, cfg) if cfg.init else (build_model(cfg.arch, cfg.widths, cfg.head, cfg.dropout), None)
     )
     model = model.to(dev)
-    distill = None
-    if cfg.distill:
+    distill, taught_by = None, None
+    if cfg.distill and cfg.teacher:  # another model's answers on every training image
+        from digitkit.train.checkpoint import model_from_checkpoint
+
+        teacher_path = check_start(cfg.teacher, "the run distils its answers")
+        teacher, _ = model_from_checkpoint(teacher_path)
+        taught_by = {"file": str(cfg.teacher), "sha256": sha256_file(teacher_path)}
+        distill = Distillation(
+            teacher.to(dev).eval(), cfg.distill, torch.ones(len(images), dtype=torch.bool, device=dev)
+        )
+    elif cfg.distill:
         if not cfg.init:
-            raise DigitkitError("distill needs init: the model whose answers on MNIST the run keeps")
+            raise DigitkitError("distill needs init (the model whose answers on MNIST the run keeps) or a teacher")
         mnist_rows = torch.arange(len(images), device=dev) < n_mnist  # CVL's and printed digits come after MNIST's
         distill = Distillation(copy.deepcopy(model).eval(), cfg.distill, mnist_rows)
     ddp_model = distributed.wrap_model(model, ctx, dev, sync_bn) if ctx.active else None
@@ -345,7 +356,7 @@ def train(
                 "generator": generator.get_state(), "torch_rng": torch.get_rng_state(), "epoch": epoch + 1,
                 "history": history, "config": cfg.to_dict(), "train_seconds": wall_before,
                 "normalization": {"mean": MNIST_MEAN, "std": MNIST_STD}, "parameters": n_params,
-                "world_size": ctx.world_size, "backend": ctx.backend, "started_from": origin,
+                "world_size": ctx.world_size, "backend": ctx.backend, "started_from": origin, "taught_by": taught_by,
             },
         )  # fmt: skip
 
@@ -359,6 +370,7 @@ def train(
         "parameters": n_params,
         "config": cfg.to_dict(),
         "started_from": origin,
+        "taught_by": taught_by,
         "history": history,
         "device": str(dev),
         "threads": torch.get_num_threads(),  # per process
