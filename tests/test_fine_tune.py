@@ -186,6 +186,14 @@ def test_cli_init_that_is_missing_is_one_line(tmp_path, capsys):
     assert code != 0 and "none.onnx: no such file" in err and "Traceback" not in err
 
 
+def test_cli_teacher_that_is_missing_is_one_line(tmp_path, capsys):
+    from digitkit.runtime.cli import main
+
+    code = main(["train", "--preset", "smoke", "--teacher", str(tmp_path / "none.pt"), "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code != 0 and "none.pt: no such file; the run distils its answers" in err and "Traceback" not in err
+
+
 def test_printed_digits_are_mnist_like_and_leave_the_checking_fonts_out():
     from digitkit.train import nondigits
     from digitkit.train.printed_digits import TRAINING_FONTS, printed_digits

@@ -6,6 +6,7 @@ argparse only at import time; torch is imported when a handler runs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import re
@@ -66,6 +67,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=Path,
         default=None,
         help="fine-tune from these weights (a checkpoint.pt or an exported fp32 .onnx of the preset's architecture)",
+    )
+    p.add_argument(
+        "--teacher",
+        type=Path,
+        default=None,
+        help="also learn this trained model's answers on every training image (a checkpoint.pt; the preset's "
+        "distillation weight, 1 where it has none)",
     )
     p.add_argument("--device", type=_device, default="cpu", help="cpu (default), cuda, cuda:N, or auto")
     p.add_argument(
@@ -139,6 +147,8 @@ def _train(args: argparse.Namespace) -> int:
     from digitkit.train.trainer import train
 
     cfg = preset(args.preset, epochs=args.epochs, subset=args.subset, seed=args.seed, init=args.init and str(args.init))
+    if args.teacher:
+        cfg = dataclasses.replace(cfg, teacher=str(args.teacher), distill=cfg.distill or 1.0)
     out = args.out or Path("runs") / args.preset
     try:
         metrics = train(
