@@ -95,7 +95,7 @@ PRESETS: dict[str, TrainConfig] = {
         elastic_px=2.0,
         distill=1.0,
         teacher="runs/full-writers/checkpoint.pt",
-    ),  # fmt: skip
+    ),
     # trained from scratch on MNIST + CVL train (the small plain CNN, CVL five times an epoch, dropout 0.3, label
     # smoothing 0.1): CVL valid 97.47 % but MNIST 99.42 %; for comparison (docs/styles.md)
     "quick-cvl": TrainConfig(epochs=12, dropout=0.3, label_smoothing=0.1, cvl_splits=("train",), cvl_repeat=5),

@@ -45,8 +45,9 @@ DISTILL_TEMPERATURE = 2.0  # Hinton et al.'s usual softening; the loss is scaled
 
 @dataclass
 class Distillation:
-    """Keeps the answers of ``teacher`` (the model a fine-tuning run started from) on the training rows marked in
-    ``rows``: a KL term toward its softened softmax, weighted by ``weight`` and by the marked share of each batch."""
+    """Learns the answers of ``teacher`` (the model a fine-tuning run started from, or another trained model) on the
+    training rows marked in ``rows``: a KL term toward its softened softmax, weighted by ``weight`` and by the marked
+    share of each batch."""
 
     teacher: torch.nn.Module
     weight: float
@@ -224,8 +225,7 @@ def train(
     """
     if cfg.init:
         check_start(cfg.init)  # said before anything is written or loaded
-    if cfg.distill and cfg.teacher:
-        check_start(cfg.teacher, "the run distils its answers")
+    teacher_path = check_start(cfg.teacher, "the run distils its answers") if cfg.distill and cfg.teacher else None
     ctx, dev = distributed.init_distributed(pick_device(device))
     log = _log if ctx.is_main else _quiet
     if sync_bn and not ctx.active:
@@ -267,10 +267,9 @@ def train(
     )
     model = model.to(dev)
     distill, taught_by = None, None
-    if cfg.distill and cfg.teacher:  # another model's answers on every training image
+    if teacher_path is not None:  # another model's answers on every training image
         from digitkit.train.checkpoint import model_from_checkpoint
 
-        teacher_path = check_start(cfg.teacher, "the run distils its answers")
         teacher, _ = model_from_checkpoint(teacher_path)
         taught_by = {"file": str(cfg.teacher), "sha256": sha256_file(teacher_path)}
         distill = Distillation(
