@@ -31,6 +31,15 @@ class ModelSwitch:
             self._loaded[precision] = self._factory(precision)
         return self._loaded[precision]
 
+    @property
+    def label(self) -> str:
+        """What the screen calls the current model: its file's short name and the precision ("tiny int8")."""
+        path = getattr(self.recognizer, "model_path", None)
+        if path is None:
+            return self.precision
+        name = Path(path).name.removeprefix("digitkit-").split(".")[0]
+        return f"{name[:16]} {self.precision}"
+
     def toggle(self) -> str:
         """Switch fp32 <-> int8; returns a message for the screen (the error, if it failed)."""
         other = PRECISIONS[1 - PRECISIONS.index(self.precision)]

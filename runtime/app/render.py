@@ -182,7 +182,7 @@ class DrawView:
     text: str = ""  # the number read ('?' for digits the model is not sure of)
     status: str = "empty"  # "empty", "ok", "not sure", "no digit"
     focus: int | None = None  # index (in result.candidates) of the digit the bars show
-    model: str = "fp32"
+    model: str = "fp32"  # the model's short name and precision ("cnn fp32")
     label: str = ""  # typed label for saving
     message: str = ""  # transient note ("saved ...", "int8 model loaded")
     drawing: bool = False
