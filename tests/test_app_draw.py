@@ -152,7 +152,7 @@ def test_m_switches_between_the_shipped_fp32_and_int8_models(tmp_path):
     draw(session, "59")
     session.key(ord("m"))
     assert session.models.precision == "int8" and session.message == "switched to the int8 model"
-    assert session.models.label == "cnn int8"  # what the panel's header shows
+    assert session.models.shown_name == "cnn int8"  # what the panel's header shows
     assert session.text == "59"
     session.key(ord("m"))
     assert session.models.precision == "fp32"

@@ -264,7 +264,7 @@ class DrawSession:
             text=self.text,
             status=self.status,
             focus=self.focus,
-            model=self.models.label,
+            model=self.models.shown_name,
             label=self.label,
             message=self.message,
             drawing=self.canvas.drawing,

@@ -32,7 +32,7 @@ class ModelSwitch:
         return self._loaded[precision]
 
     @property
-    def label(self) -> str:
+    def shown_name(self) -> str:
         """What the screen calls the current model: its file's short name and the precision ("tiny int8")."""
         path = getattr(self.recognizer, "model_path", None)
         if path is None:

@@ -122,7 +122,7 @@ class StreamSession:
             self.result,
             source=self.label,
             fps=self.fps.fps if self.show_fps else None,
-            model=self.models.label,
+            model=self.models.shown_name,
             message=self.message,
             note=self.note if time.monotonic() < self._note_until else "",
             paused=self.paused,
