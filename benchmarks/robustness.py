@@ -213,7 +213,9 @@ def main(argv=None) -> int:
     results: dict = {
         "model": recognizer.model_path.name,
         "machine": _host(),
-        "command": "python -m digitkit.benchmarks.robustness " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": " ".join(
+            ["python -m digitkit.benchmarks.robustness", *(argv if argv is not None else sys.argv[1:])]
+        ),
     }
     print("transformed MNIST test images:")
     results["robustness"] = robustness_table(recognizer, images, labels, zoo)

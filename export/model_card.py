@@ -225,7 +225,8 @@ def _guard_lines(folder: Path) -> list[str]:
         parameters = sum(numpy_helper.to_array(t).size for t in proto.graph.initializer)
         lines.append(
             f"- `{path.name}` ({parameters:,} parameters, {path.stat().st_size:,} bytes, SHA-256 `{sha256_file(path)}`): "
-            f"input {meta.get('digitkit.input', '?')}; output {meta.get('digitkit.output', '?')}. "
+            f"input {meta.get('digitkit.input', '?')}; output {meta.get('digitkit.output', '?')}"
+            f"{'; ' + meta['digitkit.members'] if 'digitkit.members' in meta else ''}. "
             f"Trained on {meta.get('digitkit.trained_on', '?')} by `python -m digitkit.train.guard`."
         )
     if not lines:
@@ -235,8 +236,8 @@ def _guard_lines(folder: Path) -> list[str]:
         "## Digit guard",
         "",
         "A classifier's softmax is sure of things that are not digits (an H is a sure 4), so the runtime asks a",
-        "second, small network whether the 28×28 input is a digit at all and multiplies its P(digit) into the",
-        "confidence (`Recognizer(guard=False)` turns it off). Its rejection figures are in",
+        "second, small network (or the mean of several) whether the 28×28 input is a digit at all and multiplies",
+        "its P(digit) into the confidence (`Recognizer(guard=False)` turns it off). Its rejection figures are in",
         "`benchmarks/results/robustness.md`.",
         "",
         *lines,

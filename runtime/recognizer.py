@@ -41,17 +41,17 @@ PRECISIONS = ("fp32", "int8")
 # Below this confidence (top class probability, temperature-scaled, × the guard's P(digit)) the answer is "not sure"
 # rather than a guess. Chosen on real digits no model trained on, MNIST train[50000:] and CVL valid's 60 writers,
 # and on non-digits drawn with other seeds and four of the eight fonts (python -m digitkit.train.threshold,
-# int8 CNN and guard): the rule keeps 99.0 % of each set of those digits (0.3596, to two places); it answers 1.00 %
+# int8 CNN and guard): the rule keeps 99.0 % of each set of those digits (0.3786, to two places); it answers 0.62 %
 # of those non-digits. No evaluation set is used.
-DEFAULT_MIN_CONFIDENCE = 0.36
+DEFAULT_MIN_CONFIDENCE = 0.38
 
 # A crop found among other digits on a page (vision.find_rows) has passed shape checks (as tall as its
 # row's digits, not a line), so there the guard's P(digit) is a veto rather than a second confidence: at or above
 # PAGE_GUARD_SURE the crop counts as a digit in full, below it the confidence is scaled down in proportion. Real
 # handwriting the guard finds odd (an open 4, a crossed 7, digits filmed by a webcam) can score far under 0.5:
 # multiplying that in refused 3-11 % of the digits of tests/test_app_webcam.py; a veto at 0.05 reads its 400 digits
-# as one at 0.02 does (98.75 %). Letters mostly score less: 6 % of the calibration letters (nondigits.non_digits(300,
-# 7), four fonts) reach 0.05 and 13 % reach 0.02, the median 0.0014. A picture on its own (predict, predict_batch)
+# as one at 0.02 does (98.75 %). Letters mostly score less: 5 % of the calibration letters (nondigits.non_digits(300,
+# 7), four fonts) reach 0.05 and 12 % reach 0.02, the median 0.0015. A picture on its own (predict, predict_batch)
 # keeps the full product.
 PAGE_GUARD_SURE = 0.05
 # ... provided the page has another crop at least this digit-like (the guard's P(digit)): a picture of letters has
