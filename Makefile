@@ -109,7 +109,7 @@ ship: setup
 	$(BIN)/digitkit quantize runtime/models/digitkit-tiny.onnx --choose
 	$(BIN)/digitkit calibrate runtime/models/digitkit-cnn.onnx runtime/models/digitkit-cnn.int8.onnx \
 		runtime/models/digitkit-tiny.onnx runtime/models/digitkit-tiny.int8.onnx --no-verify
-	$(BIN)/python -m digitkit.train.guard  # the digit guard: two networks averaged (its own data; about 23 minutes)
+	$(BIN)/python -m digitkit.train.guard  # the digit guard: two networks averaged (its own data; about 25 minutes)
 	$(BIN)/python -m digitkit.train.threshold  # the rule for recognizer.DEFAULT_MIN_CONFIDENCE: check it still holds
 	$(BIN)/python -m digitkit.train.handwriting --reliability docs/reliability.png  # figures the model card quotes
 	$(BIN)/digitkit verify runtime/models/digitkit-cnn.onnx runtime/models/digitkit-cnn.int8.onnx \

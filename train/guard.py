@@ -26,7 +26,7 @@ calibration non-digits where either alone answered 1.0 % (docs/styles.md).
     python -m digitkit.train.guard                 # writes runtime/models/digitkit-guard.onnx
 
 The defaults are what produced the shipped file (seeds 1234 and 1235, two threads;
-about 23 minutes on a 2-core AMD EPYC, 7 of them making the pictures; CVL train
+about 25 minutes on a 2-core AMD EPYC, 8 of them making the pictures; CVL train
 must be there). Needs the train extra (torch, onnx).
 The evaluation (benchmarks/robustness.py) uses other seeds and all eight fonts; the
 threshold is chosen on train[50000:], which the guard never saw.
