@@ -42,17 +42,15 @@ def non_digits_answered(non_digit_conf: dict[str, np.ndarray], threshold: float)
 
 def choose_threshold(
     digit_conf: dict[str, np.ndarray], non_digit_conf: dict[str, np.ndarray], keep: float, max_non_digits: float
-) -> tuple[float, str]:
-    """(threshold, which rule set it): the lowest threshold answering at most ``max_non_digits`` of the
-    non-digits, unless that is above the highest one keeping ``keep`` of each set of digits (then that one)."""
+) -> tuple[float, bool]:
+    """(threshold, whether the non-digit budget set it): the lowest threshold answering at most ``max_non_digits`` of
+    the non-digits, unless that is above the highest one keeping ``keep`` of each set of digits (then that one)."""
     keeping = float(min(np.quantile(c, 1 - keep) for c in digit_conf.values()))
     # answered means confidence >= threshold, so just above a non-digit's confidence refuses it
     candidates = np.concatenate([[0.0], np.nextafter(np.unique(np.concatenate(list(non_digit_conf.values()))), 2.0)])
     within = [float(t) for t in candidates if non_digits_answered(non_digit_conf, t) <= max_non_digits]
     lowest = min(within) if within else float("inf")
-    if lowest <= keeping:
-        return lowest, f"non-digits answered at most {max_non_digits:.1%}"
-    return keeping, f"{keep:.1%} of each set of digits kept (non-digits over {max_non_digits:.1%})"
+    return (lowest, True) if lowest <= keeping else (keeping, False)
 
 
 def calibrate(
@@ -82,8 +80,16 @@ def calibrate(
     }
     sets = nondigits.non_digits(per_kind, CALIBRATION_SEED, fonts=nondigits.CALIBRATION_FONTS)
     other = {kind: np.array([p.confidence for p in _predictions(recognizer, v)]) for kind, v in sets.items()}
-    threshold, rule = choose_threshold(digit_conf, other, keep, max_non_digits)
-    shipped = math.ceil(threshold * 100) / 100  # two places, rounded up so that the non-digit budget holds
+    threshold, by_budget = choose_threshold(digit_conf, other, keep, max_non_digits)
+    rule = (
+        f"non-digits answered at most {max_non_digits:.1%}"
+        if by_budget
+        else f"{keep:.1%} of each set of digits kept (non-digits over {max_non_digits:.1%})"
+    )
+    # to two places for the runtime's constant: up when the non-digit budget set it (so that it holds), down when the
+    # share of digits kept did
+    places = round(threshold * 100, 6)
+    shipped = (math.ceil(places) if by_budget else math.floor(places)) / 100
     curve = []
     for t in sorted({0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, round(threshold, 4), shipped}):
         row = {
