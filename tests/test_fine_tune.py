@@ -178,6 +178,18 @@ def test_a_missing_teacher_is_one_line_before_any_training(tmp_path, mnist):
     assert not (tmp_path / "run").exists()
 
 
+def test_a_teacher_without_a_distillation_weight_is_one_line(tmp_path, mnist):
+    """A teacher whose answers would weigh nothing is a mistake in the config, said before anything is written."""
+    from digitkit.train.trainer import train
+
+    cfg = dataclasses.replace(SMALL, distill=0.0, teacher=str(tmp_path / "teacher.pt"))
+    with pytest.raises(
+        DigitkitError, match=r"teacher .*teacher.pt needs a distillation weight above 0 \(distill is 0.0\)"
+    ):
+        train(cfg, tmp_path / "run", threads=1, progress=False)
+    assert not (tmp_path / "run").exists()
+
+
 def test_cli_init_that_is_missing_is_one_line(tmp_path, capsys):
     from digitkit.runtime.cli import main
 

@@ -225,7 +225,9 @@ def train(
     """
     if cfg.init:
         check_start(cfg.init)  # said before anything is written or loaded
-    teacher_path = check_start(cfg.teacher, "the run distils its answers") if cfg.distill and cfg.teacher else None
+    if cfg.teacher and cfg.distill <= 0:
+        raise DigitkitError(f"teacher {cfg.teacher} needs a distillation weight above 0 (distill is {cfg.distill})")
+    teacher_path = check_start(cfg.teacher, "the run distils its answers") if cfg.teacher else None
     ctx, dev = distributed.init_distributed(pick_device(device))
     log = _log if ctx.is_main else _quiet
     if sync_bn and not ctx.active:
