@@ -94,12 +94,13 @@ bench: setup
 	$(BIN)/digitkit bench
 
 # retrain the shipped models: preset full on MNIST (~25 min on 2 quiet cores), full-writers fine-tunes it on MNIST + CVL
-# train (~5 min; ../shared/data/cvl or $$DIGITKIT_CVL_DIR, without which training stops with one line naming the
-# missing file), and tiny-writers learns both from scratch taught by full-writers (~20 min); export fits each softmax
+# train (~5 min; ../shared/data/cvl or $$DIGITKIT_CVL_DIR, without which `make ship` stops first, with one line naming
+# the missing file), and tiny-writers learns both from scratch taught by full-writers (~20 min); export fits each softmax
 # temperature on CVL valid's writers, and runtime/models/digitkit-{cnn,tiny}* and the digit guard are replaced; the
 # threshold rule is printed
 # (set recognizer.DEFAULT_MIN_CONFIDENCE to it if it moved), then `make bench`
 ship: setup
+	$(BIN)/python -m digitkit.train.cvl  # the CVL files the recipe needs: one line and a stop when one is missing
 	$(BIN)/digitkit train --preset full --out runs/full --resume
 	$(BIN)/digitkit train --preset full-writers --out runs/full-writers --resume
 	$(BIN)/digitkit train --preset tiny-writers --out runs/tiny-writers --resume

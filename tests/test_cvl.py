@@ -63,6 +63,18 @@ def test_missing_or_broken_files_are_one_line_naming_the_file(tmp_path, monkeypa
         cvl.load_cvl("test")
 
 
+def test_the_check_says_in_one_line_whether_the_files_are_there(cvl_folder, capsys):
+    """What `make ship` runs first: the counts when both files load, one error line and exit 1 when one is missing."""
+    assert cvl.main() == 0
+    assert capsys.readouterr().out == f"CVL digits in {cvl_folder}: train 6, valid 3\n"
+    (cvl_folder / "cvl_valid.npz").unlink()
+    assert cvl.main() == 1
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"error: {cvl_folder / 'cvl_valid.npz'}: CVL digits not found; ")
+    assert captured.err.count("\n") == 1 and cvl.ENV_CVL_DIR in captured.err
+
+
 def test_held_out_split_and_repeats(cvl_folder):
     assert cvl.held_out_split(("train",)) == "valid" and cvl.held_out_split(("valid",)) == "train"
     assert cvl.held_out_split(("train", "valid")) is None

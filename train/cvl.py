@@ -15,6 +15,7 @@ runtime feeds it for such a picture, MNIST's polarity and centring included.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,3 +98,22 @@ def with_cvl_digits(images: np.ndarray, labels: np.ndarray, splits: tuple[str, .
         np.concatenate([images, *[extra] * repeat]),
         np.concatenate([labels, *[extra_labels] * repeat]),
     )
+
+
+def main() -> int:
+    """``python -m digitkit.train.cvl``: whether the CVL files a recipe trains on are there, in one line either way.
+
+    ``make ship`` asks first, so a missing file stops it before the half hour of MNIST training that precedes
+    the first CVL run.
+    """
+    try:
+        counts = {split: len(load_cvl_raw(split)[1]) for split in SPLITS}
+    except DigitkitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"CVL digits in {cvl_dir()}: " + ", ".join(f"{split} {n:,}" for split, n in counts.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
